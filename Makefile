@@ -1,0 +1,33 @@
+# Two commands on a fresh machine: `make book` and `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+# nbgrader shells out to `alembic`, Jupyter finds kernels on PATH: the venv's bin comes first.
+export PATH := $(abspath $(BIN)):$(PATH)
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: venv book test clean help
+
+help:
+	@echo "make book   create .venv, install nnkit[dev], build the book into book/_build/html"
+	@echo "make test   create .venv, install nnkit[dev], run the whole test suite"
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --no-warn-script-location -e '.[dev]' 2>&1 | grep -v "is ignored: it is neither" || true
+	@$(BIN)/python -c "import nnkit, torch" || (echo "installation failed: see the pip output above" && exit 1)
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+book: venv
+	$(BIN)/jupyter-book build book --warningiserror --keep-going
+	@echo
+	@echo "The book is built. Open: file://$(abspath book/_build/html/index.html)"
+
+test: venv
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf book/_build
