@@ -3,6 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# NNKIT_STATIC=1 makes widgets render as figures and animations (no kernel behind the HTML).
 # nbgrader shells out to `alembic`, Jupyter finds kernels on PATH: the venv's bin comes first.
 export PATH := $(abspath $(BIN)):$(PATH)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
@@ -22,7 +23,7 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 book: venv
-	$(BIN)/jupyter-book build book --warningiserror --keep-going
+	NNKIT_STATIC=1 $(BIN)/jupyter-book build book --warningiserror --keep-going
 	@echo
 	@echo "The book is built. Open: file://$(abspath book/_build/html/index.html)"
 
