@@ -74,7 +74,7 @@ def linear_prime(s):
 def sigmoid(s):
     """Logistic function: x = sigma(s) = 1 / (1 + e^{-s}).
 
-    Stable form: with e = e^{-|s|} (which is never larger than 1),
+    Stable form: with ``e = exp(-abs(s))`` (which is never larger than 1),
     sigma(s) = 1 / (1 + e) for s >= 0 and e / (1 + e) for s < 0.
     """
     s = _as_float(s)

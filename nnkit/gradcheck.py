@@ -1,10 +1,14 @@
 """Gradient checking: compare backpropagation with finite differences.
 
-The numerical derivative uses central differences,
+The numerical derivative uses central differences::
+
     df/dx_i ~ (f(x + h e_i) - f(x - h e_i)) / (2h),   h ~ 1e-5,
+
 whose error is O(h^2), and is compared with the analytic (backprop) gradient
-entry by entry through the relative error
+entry by entry through the relative error::
+
     rel_error(a, n) = |a - n| / max(|a| + |n|, 1e-8).
+
 In float64 a correct backward pass gives about 1e-7 or less (much less for
 smooth functions); 1e-2 and more means a bug.  Checks therefore always run in
 float64, on a copy of the layer or model (the original is not modified).
@@ -42,7 +46,7 @@ def numerical_gradient(f, x, h=1e-5):
 
 
 def rel_error(a, n):
-    """Elementwise relative error |a - n| / max(|a| + |n|, 1e-8) (an array)."""
+    """Elementwise relative error ``|a - n| / max(|a| + |n|, 1e-8)`` (an array)."""
     a, n = np.asarray(a, dtype=np.float64), np.asarray(n, dtype=np.float64)
     return np.abs(a - n) / np.maximum(np.abs(a) + np.abs(n), 1e-8)
 

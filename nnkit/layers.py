@@ -73,10 +73,12 @@ class Dense(Layer):
     Shapes: x (batch, n_in), W (n_in, n_out), b (n_out,), s (batch, n_out).
     Weight w_ij connects input i to neuron j, as in the lectures.
 
-    Backward, given delta = dL/ds^l of shape (batch, n_out):
-        dL/dW = (x^{l-1})^T delta          (n_in, n_out)   -- sum over the batch of x_i delta_j
-        dL/db = sum over the batch of delta (n_out,)
-        dL/dx^{l-1} = delta W^T            (batch, n_in)
+    Backward, given delta = dL/ds^l of shape (batch, n_out)::
+
+        dL/dW       = (x^{l-1})^T delta       (n_in, n_out)  sum over the batch of x_i delta_j
+        dL/db       = sum over the batch of delta   (n_out,)
+        dL/dx^{l-1} = delta W^T               (batch, n_in)
+
     With ``input_grad=False`` the last product is skipped and backward returns
     None: nobody needs dL/dx for the first layer (x is the data), and it is
     the most expensive of the three products there.
@@ -124,7 +126,7 @@ class Dense(Layer):
         if delta.dtype != W.dtype:
             delta = delta.astype(W.dtype)
         np.dot(x.T, delta, out=self.grads["W"])          # dL/dW = x^T delta, written in place
-        np.sum(delta, axis=0, out=self.grads["b"])       # dL/db
+        delta.sum(axis=0, out=self.grads["b"])           # dL/db
         if not self.input_grad:
             return None
         return np.dot(delta, W.T)                        # dL/dx^{l-1} = delta W^T

@@ -13,7 +13,7 @@ saying what was expected.
 """
 import numpy as np
 
-from .activations import _as_float, log_softmax, sigmoid
+from .activations import _as_float, sigmoid
 
 __all__ = ["mse", "logistic_loss", "binary_cross_entropy_with_logits", "softmax_cross_entropy"]
 
@@ -96,8 +96,9 @@ def softmax_cross_entropy(s, y):
 
         x^L = softmax(s^L),   L = -1/N sum_n sum_k o_nk ln x^L_nk,
 
-    where o_n is the one-hot encoding of the label y_n.  With log_softmax this
-    is L = -1/N sum_n log_softmax(s_n)[y_n], which is stable for any logits.
+    where o_n is the one-hot encoding of the label y_n.  With m_n = max_k s_nk,
+    ln x^L_nk = (s_nk - m_n) - ln sum_j e^{s_nj - m_n}, which is stable for any
+    logits (every exponent is <= 0).
 
     s: (N, K) logits.  y: (N,) integer labels in 0..K-1, or (N, K) one-hot (or
     probability) rows.
@@ -108,7 +109,6 @@ def softmax_cross_entropy(s, y):
         raise ValueError(f"softmax_cross_entropy expected logits s of shape (N, K), got {s.shape}")
     n, k = s.shape
     y = np.asarray(y)
-    x_log = log_softmax(s)                           # (N, K), ln x^L
     if y.shape == (n,):
         if not np.issubdtype(y.dtype, np.integer):
             if not (np.issubdtype(y.dtype, np.floating) and np.all(y == np.round(y))):
@@ -118,19 +118,23 @@ def softmax_cross_entropy(s, y):
         if n and (y.min() < 0 or y.max() >= k):
             raise ValueError(f"softmax_cross_entropy expected labels y in 0..{k - 1} (K = {k} logits), "
                              f"got values between {y.min()} and {y.max()}")
-        rows = np.arange(n)
-        loss = -float(np.sum(x_log[rows, y])) / n
-        with np.errstate(under="ignore"):            # softmax(s), reusing the buffer
-            grad = np.exp(x_log, out=x_log)
-        grad[rows, y] -= 1
-    elif y.shape == (n, k):
-        o = y.astype(s.dtype, copy=False)
-        loss = -float(np.sum(o * x_log)) / n
-        with np.errstate(under="ignore"):
-            grad = np.exp(x_log, out=x_log)
-        grad -= o
-    else:
+    elif y.shape != (n, k):
         raise ValueError(f"softmax_cross_entropy expected labels y of shape ({n},) (integers) or "
                          f"({n}, {k}) (one-hot), got {y.shape}")
-    grad /= n
+    z = s - s.max(axis=1, keepdims=True)             # s_nk - m_n <= 0
+    with np.errstate(under="ignore"):                # e^{-1000} = 0 is fine
+        e = np.exp(z)
+    sum_e = e.sum(axis=1, keepdims=True)             # (N, 1)
+    log_sum = np.log(sum_e)                          # ln x^L_nk = z_nk - log_sum_n
+    grad = e
+    grad *= 1 / (n * sum_e)                          # softmax(s) / N, in place
+    if y.ndim == 1:
+        rows = np.arange(n)
+        loss = float(log_sum.sum() - z[rows, y].sum()) / n
+        grad[rows, y] -= 1 / n                       # ... - onehot(y) / N
+    else:
+        o = y.astype(s.dtype, copy=False)
+        loss = -float(np.sum(o * (z - log_sum))) / n
+        grad *= o.sum(axis=1, keepdims=True)         # rows of o that do not sum to 1
+        grad -= o / n
     return loss, grad

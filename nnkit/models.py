@@ -204,8 +204,10 @@ class MLP:
     """Multilayer perceptron for classification, trained with backpropagation.
 
     sizes = (n_0, n_1, ..., n_L): n_0 inputs, hidden layers, n_L classes.  The
-    network (``net``, a Sequential) is
+    network (``net``, a Sequential) is::
+
         Dense(n_0 -> n_1), activation, [Dropout], ..., Dense(n_{L-1} -> n_L)
+
     and the loss is softmax cross-entropy on the last signals s^L (the logits):
     predict_proba = softmax(s^L).  Weights are W1, b1, ..., WL, bL (``params``,
     ``grads``).  Training: mini-batch SGD (``optim.SGD``) with momentum and L2
@@ -217,11 +219,13 @@ class MLP:
     mini-batches, "val_loss" and "val_accuracy" are computed on (X_val, y_val)
     after the epoch when given.
     shuffle: reshuffle the training set every epoch (seeded by ``seed``).
+    lr_decay: multiply the learning rate by this factor after every epoch
+    (exponential decay, lr_t = lr * lr_decay^t; 1.0 keeps it constant).
     """
 
     def __init__(self, sizes=(784, 100, 10), activation="relu", lr=0.1, epochs=10, batch_size=64,
                  momentum=0.9, weight_decay=0.0, dropout=0.0, seed=0, dtype=np.float32,
-                 progress=False, shuffle=True):
+                 progress=False, shuffle=True, lr_decay=1.0):
         if activation not in _ACTIVATION_LAYERS:
             raise ValueError(f"MLP activation must be one of {sorted(_ACTIVATION_LAYERS)}, got {activation!r}")
         if len(sizes) < 2:
@@ -230,6 +234,9 @@ class MLP:
         self.lr, self.epochs, self.batch_size = lr, epochs, batch_size
         self.momentum, self.weight_decay, self.dropout = momentum, weight_decay, dropout
         self.seed, self.dtype, self.progress, self.shuffle = seed, np.dtype(dtype), progress, shuffle
+        if not 0 < lr_decay <= 1:
+            raise ValueError(f"MLP expected 0 < lr_decay <= 1, got {lr_decay}")
+        self.lr_decay = lr_decay
         self._rng = np.random.default_rng(seed)
         init = "he" if activation in ("relu", "leaky_relu") else "xavier"
         layers = []
@@ -288,6 +295,7 @@ class MLP:
             if X_val is not None:
                 self.history_["val_loss"].append(self.loss(X_val, y_val))
                 self.history_["val_accuracy"].append(self.score(X_val, y_val))
+            self.optimizer.lr *= self.lr_decay
             if self.progress:
                 epochs.set_postfix(loss=f"{self.history_['loss'][-1]:.4f}",
                                    acc=f"{self.history_['accuracy'][-1]:.4f}")
@@ -298,7 +306,7 @@ class MLP:
         X = self._data(X)
         self.net.eval()
         try:
-            return self.net.forward(X).copy()
+            return self.net.forward(X)
         finally:
             self.net.train()
 

@@ -1,0 +1,1 @@
+"""A tiny nbgrader course and hostile submissions for the nnkit-course tests."""
