@@ -22,6 +22,9 @@ matrix products only (2 FLOPs per multiply-add):
   total     2 (2 * 78,400 + 3 * 1,000) = 319,600 FLOPs per sample.
 
 Usage:  python benchmarks/mlp_throughput.py [--quick] [--repeats R] [--samples N] [--epochs E]
+                                             [--threads T]
+--threads T limits numpy's BLAS and torch to T threads each (default: their own defaults);
+on a machine busy with other work, --threads 1 gives steadier figures.
 """
 import argparse
 import json
@@ -56,7 +59,9 @@ def run_nnkit(batch, n, epochs):
     model.fit(X, y)
     elapsed = time.perf_counter() - t
     assert all(p.dtype == np.float32 for p in model.params.values())
-    return elapsed, {"final_loss": model.history_["loss"][-1]}
+    from threadpoolctl import threadpool_info       # comes with scikit-learn
+    blas = [p["num_threads"] for p in threadpool_info() if p.get("user_api") == "blas"]
+    return elapsed, {"final_loss": model.history_["loss"][-1], "threads": max(blas, default=None)}
 
 
 def run_torch(batch, n, epochs):
@@ -137,9 +142,14 @@ def worker(args):
     print(json.dumps({"samples_per_s": args.samples * args.epochs / elapsed, **extra}))
 
 
-def _spawn(*argv):
-    out = subprocess.run([sys.executable, __file__, *argv], capture_output=True, text=True,
-                         env={**os.environ, "PYTHONWARNINGS": "ignore"})
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def _spawn(*argv, threads=None):
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    if threads:
+        env.update({name: str(threads) for name in THREAD_VARIABLES})
+    out = subprocess.run([sys.executable, __file__, *argv], capture_output=True, text=True, env=env)
     if out.returncode:
         raise RuntimeError(f"worker {argv} failed:\n{out.stderr}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -147,23 +157,28 @@ def _spawn(*argv):
 
 def main(args):
     batches = (64, 256)
+    threads = f"{args.threads} thread(s) each" if args.threads else "default threads"
     print(f"784-100-10 ReLU MLP, float32, plain SGD; {args.samples} samples x {args.epochs} epochs "
-          f"per run, {args.repeats} interleaved repeats, medians; {os.cpu_count()} CPUs")
+          f"per run, {args.repeats} interleaved repeats, medians; {os.cpu_count()} CPUs, {threads}")
     rates = {(fw, b): [] for fw in FRAMEWORKS for b in batches}
     gemm = {"numpy": [], "torch": []}
+    threads_seen = {}
     for r in range(args.repeats):
         for b in batches:
             for fw in FRAMEWORKS:
                 res = _spawn("--worker", fw, "--batch", str(b), "--samples", str(args.samples),
-                             "--epochs", str(args.epochs))
+                             "--epochs", str(args.epochs), threads=args.threads)
                 rates[fw, b].append(res["samples_per_s"])
-        g = _spawn("--worker", "gemm", "--gemm-size", str(args.gemm_size), "--gemm-reps", str(args.gemm_reps))
+                threads_seen[fw] = res.get("threads")
+        g = _spawn("--worker", "gemm", "--gemm-size", str(args.gemm_size), "--gemm-reps", str(args.gemm_reps),
+                   threads=args.threads)
         for k in gemm:
             gemm[k].append(g[k])
         print(f"  repeat {r + 1}/{args.repeats}: " + ", ".join(
             f"{fw}@{b} {rates[fw, b][-1]:,.0f}" for b in batches for fw in FRAMEWORKS), flush=True)
 
     med = {k: statistics.median(v) for k, v in rates.items()}
+    print(f"threads: numpy BLAS (nnkit, scikit-learn) {threads_seen['nnkit']}, torch {threads_seen['torch']}")
     print("\nsamples/s (median)")
     print(f"{'batch':>6} " + " ".join(f"{fw:>10}" for fw in FRAMEWORKS) + "   nnkit/torch  nnkit/sklearn")
     for b in batches:
@@ -194,6 +209,7 @@ if __name__ == "__main__":
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--samples", type=int, default=16384)
     p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--threads", type=int, default=None, help="BLAS/torch threads per process")
     p.add_argument("--gemm-size", type=int, default=1024)
     p.add_argument("--gemm-reps", type=int, default=20)
     p.add_argument("--worker", choices=FRAMEWORKS + ("gemm",), help=argparse.SUPPRESS)

@@ -194,9 +194,10 @@ def fit(
 
     Returns
     -------
-    dict with lists, one entry per epoch: ``"loss"``, ``"accuracy"`` (on the training
-    batches, as seen during the epoch), ``"val_loss"``, ``"val_accuracy"`` (empty without
-    ``val_loader``). Accuracies are ``nan`` for regression targets.
+    dict
+        Lists with one entry per epoch under ``"loss"``, ``"accuracy"`` (on the training
+        batches, as seen during the epoch), ``"val_loss"`` and ``"val_accuracy"`` (empty
+        without ``val_loader``). Accuracies are ``nan`` for regression targets.
     """
     if epochs < 1:
         raise ValueError(f"epochs must be a positive integer, got {epochs}")

@@ -124,4 +124,14 @@ MUTATIONS = {
         m("rnn_state_not_carried", "rnn_forward", "h = rnn_step(x, h, W_ih, W_hh, b_ih, b_hh)",
           "h = rnn_step(x, h0, W_ih, W_hh, b_ih, b_hh)", "test_rnn_forward"),
     ],
+    "transfer_learning": [
+        # the features are not frozen
+        m("not_frozen", "prepare", "        p.requires_grad = False\n", "        pass\n", "test_prepare",
+          group="prepare-and-training"),
+        # the pretrained head is kept instead of a new one
+        m("head_kept", "prepare", "    model.head = nn.Linear(model.n_features, n_classes)\n", "", "test_prepare"),
+        # missing step: nothing is trained, neither the transfer nor the scratch network
+        m("no_step", "fine_tune", "            optimizer.step()\n", "", "test_fine_tune",
+          group="prepare-and-training"),
+    ],
 }

@@ -23,6 +23,18 @@ except ImportError:  # tests/ imported as a package
 NOTEBOOK_PAGES = [d for d in toc_docnames() if is_notebook_page(d)]
 
 
+def _executed_at_build(docname: str) -> bool:
+    """False for notebooks that opt out of execution (``mystnb: execution_mode: "off"``, e.g.
+    the student assignments shown as handed out)."""
+    source = BOOK / f"{docname}.ipynb"
+    if source.exists():
+        nb = nbformat.read(source, as_version=4)
+        return nb.metadata.get("mystnb", {}).get("execution_mode", "cache") != "off"
+    text = (BOOK / f"{docname}.md").read_text(encoding="utf-8")
+    front = yaml.safe_load(text.split("\n---", 1)[0].lstrip("-")) or {}
+    return (front.get("mystnb") or {}).get("execution_mode", "cache") != "off"
+
+
 def _soup(path: Path) -> BeautifulSoup:
     return BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
 
@@ -61,7 +73,7 @@ def test_every_page_of_the_toc_is_built_and_in_the_sidebar(book_build):
     assert not unlinked, f"pages missing from the sidebar of {root.name}: {unlinked}"
 
 
-@pytest.mark.parametrize("docname", NOTEBOOK_PAGES)
+@pytest.mark.parametrize("docname", [d for d in NOTEBOOK_PAGES if _executed_at_build(d)])
 def test_notebook_page_executed_without_error_or_stderr(book_build, docname):
     executed = book_build.build_dir / "jupyter_execute" / f"{docname}.ipynb"
     assert executed.is_file(), f"{docname}: no executed notebook at {executed}"
@@ -126,20 +138,27 @@ def test_math_is_typeset_by_a_mathjax_served_from_the_build(book_build):
 
 
 @pytest.mark.parametrize("docname", NOTEBOOK_PAGES)
-def test_download_button_offers_the_executed_notebook(book_build, docname):
+def test_download_button_offers_the_notebook(book_build, docname):
+    """A chapter (.md) offers its executed notebook; a notebook page (.ipynb) offers itself."""
     page = book_build.page(docname)
-    link = _soup(page).select_one("a.btn-download-notebook-button")
-    assert link is not None, f"{docname}: the download menu offers no .ipynb"
-    target = _local_target(page, link["href"])
-    assert target.suffix == ".ipynb" and target.is_file(), (
-        f"{docname}: the .ipynb download link {link['href']} points to nothing")
+    soup = _soup(page)
+    links = [a for a in soup.select("a.btn-download-notebook-button, a.btn-download-source-button")
+             if a["href"].endswith(".ipynb")]
+    assert links, f"{docname}: the download menu offers no .ipynb"
+    target = _local_target(page, links[0]["href"])
+    assert target.is_file(), f"{docname}: the .ipynb download link {links[0]['href']} is broken"
     nb = nbformat.read(target, as_version=4)
     nbformat.validate(nb)
     assert nb.metadata.get("kernelspec", {}).get("language") == "python"
-    source = (BOOK / f"{docname}.md").read_text(encoding="utf-8")
-    n_code = len(re.findall(r"^```\{code-cell\}", source, flags=re.M))
-    assert sum(c.cell_type == "code" for c in nb.cells) == n_code, (
-        f"{docname}: the downloadable notebook does not hold the chapter's {n_code} code cells")
+    source = BOOK / f"{docname}.md"
+    if source.exists():
+        n_code = len(re.findall(r"^```\{code-cell\}", source.read_text(encoding="utf-8"),
+                                flags=re.M))
+        assert sum(c.cell_type == "code" for c in nb.cells) == n_code, (
+            f"{docname}: the downloadable notebook lacks some of the chapter's {n_code} code cells")
+        if n_code and _executed_at_build(docname):
+            assert any(c.get("outputs") for c in nb.cells if c.cell_type == "code"), (
+                f"{docname}: the downloadable notebook has no outputs (not the executed one)")
 
 
 def test_launch_buttons_follow_the_single_repository_setting(book_build):

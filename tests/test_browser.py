@@ -180,6 +180,8 @@ def phone(browser):
 def _screenshot(tab: Page, book_build, kind: str, docname: str) -> Path:
     path = book_build.build_dir / "screenshots" / kind / f"{docname}.png"
     path.parent.mkdir(parents=True, exist_ok=True)
+    # back to the top, so the sticky header and sidebar are drawn where a reader first sees them
+    tab.page.evaluate("() => window.scrollTo(0, 0)")
     tab.page.screenshot(path=str(path), full_page=True)
     return path
 
@@ -230,7 +232,9 @@ JS_FRAME = """(root) => ({value: Number(root.querySelector('input.anim-slider').
 def _download_problems(tab: Page, docname: str) -> list[str]:
     """The download menu offers the page's notebook, and the link serves an .ipynb."""
     tab.page.locator("button[aria-label='Download this page']").first.click()
-    link = tab.page.locator("a.btn-download-notebook-button").first
+    # a chapter (.md) offers its executed notebook, a notebook page (.ipynb) its source
+    link = tab.page.locator("a.btn-download-notebook-button[href$='.ipynb'], "
+                            "a.btn-download-source-button[href$='.ipynb']").first
     if not link.count() or not link.is_visible():
         return ["the download menu offers no .ipynb"]
     href = urljoin(tab.page.url, link.get_attribute("href"))
@@ -350,6 +354,9 @@ def test_next_and_previous_links_walk_the_whole_book(desktop):
 def test_sidebar_reaches_every_chapter(desktop):
     desktop.open(DOCNAMES[0], full=False)  # (on its own page, a chapter's link is "#")
     nav = desktop.page.locator("nav.bd-docs-nav")
+    # sections (e.g. the assignments under their overview page) fold: unfold them, as a reader would
+    for summary in nav.locator("details:not([open]) > summary").all():
+        summary.click()
     missing = []
     for docname in DOCNAMES[1:]:
         link = nav.locator(f"a[href$='{docname.rsplit('/', 1)[-1]}.html']")

@@ -157,8 +157,9 @@ def test_nothing_reaches_the_network_and_nothing_outside_changes(run):
     assert "solutions found: []" in _outputs(run, "read_solutions")
     text = _outputs(run, "write_gradebook")
     assert "denied" in text and "wrote" not in text
-    text = _outputs(run, "write_outside")
-    assert "denied" in text and "wrote" not in text
+    text = _outputs(run, "write_outside")     # only its own private /tmp and home take writes
+    wrote = re.findall(r"wrote (\S+)", text)
+    assert "denied" in text and all(p.startswith("/tmp/nnkit-") for p in wrote), wrote
 
 
 def _outputs(run, student: str) -> str:

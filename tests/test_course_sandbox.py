@@ -37,9 +37,10 @@ def test_unknown_limit_is_an_error():
 
 
 def test_kernel_command_is_wrapped(tmp_path):
+    root = os.geteuid() == 0
     km = sandbox.SandboxKernelManager(kernel_name="python3", ipc_dir=str(tmp_path / "ipc"),
-                                      record_dir=str(tmp_path / "rec"), uid=0, use_setpriv=False,
-                                      limits={"memory_mb": 1000, "processes": 32})
+                                      record_dir=str(tmp_path / "rec"), uid=299999 if root else 0,
+                                      use_setpriv=root, limits={"memory_mb": 1000, "processes": 32})
     (tmp_path / "ipc").mkdir()
     assert km.transport == "ipc" and km.ip.startswith(str(tmp_path / "ipc"))
     km._launch_args = {"cwd": str(tmp_path)}
@@ -48,7 +49,10 @@ def test_kernel_command_is_wrapped(tmp_path):
     for flag in ("--unshare-net", "--unshare-pid", "--die-with-parent", "--new-session",
                  "--clearenv"):
         assert flag in cmd
-    assert f"--as={1000 * 2**20}" in cmd and "--nproc=32" in cmd
+    assert f"--as={1000 * 2**20}" in cmd
+    if root:      # a uid of its own, so that the process limit holds
+        assert "--nproc=32" in cmd and cmd[cmd.index("--reuid") + 1] == "299999"
+        assert os.stat(tmp_path).st_uid == 299999             # its working folder, nothing else
     i = cmd.index("--setenv", cmd.index(sandbox.RECORD_ENV) - 1)
     assert cmd[i + 2] == str(tmp_path / "rec")
     bound = [cmd[k + 1] for k, a in enumerate(cmd) if a in ("--bind", "--ro-bind")]

@@ -99,9 +99,17 @@ def test_student_exception_is_reported_with_the_case(default_mode):
     def unfinished(s):
         raise NotImplementedError()
 
+    def fails_on_matrices(s):
+        if s.ndim > 1:
+            raise ValueError("shapes not aligned")
+        return sigmoid(s)
+
     with pytest.raises(AssertionError, match=r"sigmoid: your code raised NotImplementedError.*seed=0"):
         grading.check_function("sigmoid", unfinished, reference="nnkit.activations.sigmoid",
                                cases=[Case(seed=0, shape=(5,))])
+    with pytest.raises(AssertionError, match=r"raised ValueError: shapes not aligned on the case \(seed=1, s: "):
+        grading.check_function("sigmoid", fails_on_matrices, reference="nnkit.activations.sigmoid",
+                               cases=[Case(seed=0, shape=(5,)), Case(seed=1, shape=(3, 4))])
 
 
 def test_values_verifier(default_mode):

@@ -15,8 +15,9 @@
 * The chapters execute two at a time (on a 2-core machine): before Sphinx reads the documents,
   the notebooks missing from the jupyter-cache are executed in parallel threads (one kernel each)
   exactly as myst-nb would, and the successful ones are stored in the cache, where myst-nb then
-  finds them. A notebook that fails is left to myst-nb, which runs it again and reports the error
-  as usual. ``NNKIT_BOOK_JOBS=1`` turns this off.
+  finds them. A notebook that fails is reported as myst-nb does (the warning "Executing notebook
+  failed", the traceback in the log and in ``<html>/reports/``) and is not executed a second
+  time. ``NNKIT_BOOK_JOBS=1`` turns this off.
 * The API page never breaks on a docstring: nnkit's docstrings are written to be read in the
   source and with ``help()`` (formulas such as ``|a - n|``, indented equations). A docstring that
   is valid reStructuredText / numpy style is rendered as such; one that is not is shown verbatim
@@ -138,10 +139,16 @@ def _execute_in_parallel(app: Sphinx, env, docnames) -> None:
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
         results = list(pool.map(run, todo))
+    failed = []
     for (docname, path, notebook, _, read_fmt), (result, seconds) in zip(todo, results):
         if result.err is not None:
-            LOGGER.info(f"[nnkit] {docname}: failed in parallel execution "
-                        f"({result.err.__class__.__name__}); myst-nb runs it again to report")
+            report = Path(app.outdir).joinpath("reports", *f"{docname}.err.log".split("/"))
+            report.parent.mkdir(parents=True, exist_ok=True)
+            report.write_text(result.exc_string or repr(result.err), encoding="utf-8")
+            LOGGER.warning(f"Executing notebook failed: {result.err.__class__.__name__} "
+                           f"(after {seconds:.0f} s; traceback in {report})\n{result.exc_string}",
+                           location=docname, type="mystnb", subtype="exec")
+            failed.append(path.as_posix())
             continue
         record = (cache.add_nb_to_project(str(path), read_data=read_fmt) if read_fmt
                   else cache.add_nb_to_project(str(path)))
@@ -149,6 +156,9 @@ def _execute_in_parallel(app: Sphinx, env, docnames) -> None:
             CacheBundleIn(notebook, record.uri, data={"execution_seconds": result.time}),
             check_validity=False, overwrite=True)
         LOGGER.info(f"[nnkit] {docname}: executed in {seconds:.1f} s")
+    if failed:  # reported above: myst-nb renders them without executing them again
+        env.mystnb_config = env.mystnb_config.copy(
+            execution_excludepatterns=list(env.mystnb_config.execution_excludepatterns) + failed)
 
 
 def _copy_mathjax(app: Sphinx, exception: Exception | None) -> None:

@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "release":
             from .steps import release
             names = course.check_assignments(args.assignments, released=False)
-            for a in release(course, names):
+            for a in release(course, names, out=sys.stderr):
                 print(f"released {a} -> {course.release_dir / a}")
         elif args.command == "collect":
             from .collect import collect

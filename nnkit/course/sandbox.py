@@ -108,6 +108,9 @@ def settings(config, *, unsafe: bool = False, out=None) -> dict:
                               "network and your files)")
         if out is not None:
             print("WARNING: " + text + "\n(grading anyway because of --unsafe)", file=out)
+    elif os.geteuid() != 0 and out is not None:
+        print("note: not running as root, so kernels keep your uid and the process-count limit "
+              "(c.Sandbox.processes) is not applied; the other protections are on", file=out)
     return {"bwrap": not any("bubblewrap" in m for m in missing),
             "prlimit": shutil.which("prlimit") is not None,
             "setpriv": shutil.which("setpriv") is not None and os.geteuid() == 0,
@@ -198,6 +201,8 @@ class SandboxKernelManager(AsyncKernelManager):
             wrap = [shutil.which("bwrap") or "bwrap", "--unshare-net", "--unshare-pid",
                     "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try", "--die-with-parent",
                     "--new-session", "--hostname", "sandbox"]
+            if os.geteuid() != 0:         # an instructor's own account: a user namespace
+                wrap.insert(1, "--unshare-user")
             for d in ("/usr", "/etc"):
                 wrap += ["--ro-bind", d, d]
             for d in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
@@ -225,8 +230,10 @@ class SandboxKernelManager(AsyncKernelManager):
                      str(self.uid), "--clear-groups", "--no-new-privs", "--inh-caps=-all",
                      "--bounding-set=-all"]
         if self.use_prlimit:
+            # RLIMIT_NPROC counts every process of the uid: only meaningful for a uid of its own
+            nproc = [f"--nproc={lim['processes']}"] if self.use_setpriv and self.uid else []
             wrap += [shutil.which("prlimit") or "prlimit",
-                     f"--as={lim['memory_mb'] * 2**20}", f"--nproc={lim['processes']}",
+                     f"--as={lim['memory_mb'] * 2**20}", *nproc,
                      f"--cpu={lim['cpu_seconds']}", f"--fsize={lim['file_mb'] * 2**20}",
                      "--core=0", "--"]
         return wrap + cmd
@@ -375,6 +382,11 @@ class SandboxedExecute(Execute):
                              "respond to the interrupt")
             cell.outputs = list(cell.get("outputs", [])) + [
                 _error("KernelUnresponsive", f"{self._stopped} ({str(e).splitlines()[0]})")]
+        except Exception as e:      # the kernel broke its own protocol (patched internals, ...)
+            self._stopped = (f"the kernel stopped answering in cell {index} "
+                             f"({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})")
+            cell.outputs = list(cell.get("outputs", [])) + [_error("KernelUnresponsive",
+                                                                    self._stopped)]
         finally:
             EXEC_SECONDS[0] += time.monotonic() - t0
             self._move_records(self._cell_key(cell, index))

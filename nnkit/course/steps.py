@@ -29,8 +29,9 @@ def _last_error(res: dict) -> str:
     return errs[-1] if errs else "unknown error"
 
 
-def release(course: Course, assignments: list[str]) -> list[str]:
-    """Generate ``exercises/<a>/`` from ``solutions/<a>/`` and record ``a`` in the gradebook."""
+def release(course: Course, assignments: list[str], out=None) -> list[str]:
+    """Generate ``exercises/<a>/`` from ``solutions/<a>/``, record ``a`` in the gradebook, and
+    record what the solution's checks compute (in the sandbox), which autograde compares with."""
     from nbgrader.converters import GenerateAssignment
     done = []
     for a in assignments:
@@ -39,7 +40,30 @@ def release(course: Course, assignments: list[str]) -> list[str]:
         if not res["success"]:
             raise CourseError(f"release of {a} failed: {_last_error(res)}")
         done.append(a)
+        note = record_reference(course, a)
+        if note and out is not None:
+            print(note, file=out)
     return done
+
+
+def record_reference(course: Course, assignment: str) -> str:
+    """Run the instructor's solution in the sandbox once and keep its checks' records (skipped
+    when they are up to date, or when the sandbox is unavailable: autograde then does it)."""
+    from . import sandbox
+    from .engine import _load_reference, _reference_task, _save_reference, _shared_inputs
+    from .worker import grade_submission
+    if sandbox.probe():
+        return f"{assignment}: sandbox unavailable, the solution's checks will be recorded by autograde"
+    shared = _shared_inputs(course, assignment)
+    if _load_reference(course, assignment, shared) is not None:
+        return ""
+    ref = grade_submission(_reference_task(course, assignment, shared,
+                                           sandbox.settings(course.config)))
+    if not ref.get("success") or ref.get("problems"):
+        why = "; ".join(ref.get("problems", [])) or _last_error(ref)
+        return f"WARNING: {assignment}: the solution does not pass its own checks in the sandbox: {why}"
+    _save_reference(course, assignment, shared, ref)
+    return ""
 
 
 class HideHiddenTests(ClearHiddenTests):

@@ -159,6 +159,10 @@ def grade_submission(task: dict, reference: dict | None = None) -> dict:
     from .course import ensure_path_env
     from .gradebook import submission_scores
 
+    import warnings
+
+    from sqlalchemy.exc import SAWarning
+    warnings.filterwarnings("ignore", category=SAWarning)   # nbgrader's autoflush noise
     ensure_path_env()
     t0 = time.monotonic()
     student, assignment = task["student"], task["assignment"]

@@ -162,6 +162,13 @@ def _numerical_gradients(spec, case):
 
 def _judge(spec, results, show=True):
     """(passed, message, detail) for the student's results of one check."""
+    # nbgrader gives 0 points to a test cell that writes to stderr: trusted code stays silent
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return _judge_quietly(spec, results, show)
+
+
+def _judge_quietly(spec, results, show):
     part = spec["part"]
     if spec["kind"] == "values":
         res = results[0] if results else None
@@ -228,12 +235,12 @@ def _run(spec, results):
     record_dir = os.environ.get(RECORD_ENV)
     if record_dir:
         _record(record_dir, spec, results)
-    failed = next((r for r in results if r["exception"] is not None), None)
-    cases = spec.get("cases") or [None]
+    failed = next((i for i, r in enumerate(results) if r["exception"] is not None), None)
     if failed is not None:
-        where = Case.from_json(cases[results.index(failed)]).describe() if cases[0] else "your values"
-        raise AssertionError(f"{spec['part']}: your code raised {failed['error']} on the case ({where})") \
-            from failed["exception"]
+        cases = spec.get("cases")
+        where = Case.from_json(cases[failed]).describe() if cases else "your values"
+        raise AssertionError(f"{spec['part']}: your code raised {results[failed]['error']} on the case "
+                             f"({where})") from results[failed]["exception"]
     if record_dir:
         print(f"{spec['part']}: outputs recorded for grading")
         return

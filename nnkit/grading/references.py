@@ -276,9 +276,12 @@ def prepare_for_transfer(model, n_classes):
 
 
 def _pretrained_features_checksum():
+    import torch
+
     from ..pretrained import load_pretrained
 
-    return float(sum(p.double().abs().sum() for p in load_pretrained().features.parameters()))
+    with torch.no_grad():
+        return float(sum(p.double().abs().sum() for p in load_pretrained().features.parameters()))
 
 
 def transfer_ready(values, n_classes):

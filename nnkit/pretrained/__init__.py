@@ -140,7 +140,9 @@ def load_pretrained(directory=None, *, device=None):
     Raises
     ------
     CheckpointNotFoundError
-        A file is missing. ChecksumMismatchError: the weights were altered.
+        The weights file or its JSON description is missing.
+    ChecksumMismatchError
+        The weights file does not match its recorded SHA-256 (altered or corrupt).
     """
     import torch
 

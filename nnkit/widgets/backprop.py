@@ -239,7 +239,7 @@ class BackpropStepper(Widget):
             6: [r"$\partial L/\partial w^1_{ij}=x^0_i\,\delta^1_j$",
                 r"$\partial L/\partial b^1_j=\delta^1_j$",
                 "Backward pass done: one gradient per weight,",
-                "for the cost of about one more forward pass."],
+                "at about twice the cost of the forward pass."],
             7: [r"$w^l_{ij}\leftarrow w^l_{ij}-\eta\,x^{l-1}_i\,\delta^l_j$",
                 r"with learning rate $\eta=%.2f$" % lr,
                 r"loss before: $%.4f$" % r["loss"],

@@ -202,7 +202,7 @@ class Playground(Widget):
             for c, (h, nl) in enumerate(cols):
                 net = make_network(h, nl, v["activation"], seed=v["seed"])
                 opt = optim.SGD(net.params, net.grads, lr=v["lr"], momentum=0.9)
-                hist = train_network(net, opt, X, y, self.grid_epochs)
+                train_network(net, opt, X, y, self.grid_epochs)
                 acc = float(np.mean(net.forward(X).argmax(axis=1) == y))
                 results[name, h, nl] = acc
                 arch = "-".join(["2"] + [str(h)] * nl + ["2"])
