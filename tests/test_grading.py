@@ -175,6 +175,18 @@ def test_compare_uses_the_instructors_specs_not_the_students(monkeypatch, tmp_pa
     assert not grading.compare_records(student, expected=expected)["dense_backward"][0]  # ... the grader does not
 
 
+def test_a_record_with_outputs_left_out_fails(monkeypatch, tmp_path):
+    expected, student = tmp_path / "expected", tmp_path / "student"
+    _run_checks(monkeypatch, expected, sigmoid, R.dense_backward, np.array([-30.0, 20.0, 20.0]))
+    _run_checks(monkeypatch, student, sigmoid, wrong_dW, np.array([-30.0, 20.0, 20.0]))
+    forged = student / "dense_backward" / "call0.json"
+    spec = json.loads(forged.read_text())
+    spec["results"][0]["n_outputs"] = 1  # only dx, which is right
+    forged.write_text(json.dumps(spec))
+    passed, message = grading.compare_records(student, expected=expected)["dense_backward"]
+    assert not passed and "expected 3 outputs (dx, dW, db), got 1" in message
+
+
 def test_missing_or_broken_records_fail_without_stopping(monkeypatch, tmp_path):
     expected, student = tmp_path / "expected", tmp_path / "student"
     _run_checks(monkeypatch, expected, sigmoid, R.dense_backward, np.array([-30.0, 20.0, 20.0]))

@@ -18,6 +18,9 @@
   finds them. A notebook that fails is reported as myst-nb does (the warning "Executing notebook
   failed", the traceback in the log and in ``<html>/reports/``) and is not executed a second
   time. ``NNKIT_BOOK_JOBS=1`` turns this off.
+* The notebook a reader downloads has its outputs: when myst-nb takes a notebook from the cache it
+  renders the cached outputs but writes the *unexecuted* notebook to ``jupyter_execute/`` (which
+  sphinx-book-theme offers for download); those files are replaced by the cached, executed ones.
 * The API page never breaks on a docstring: nnkit's docstrings are written to be read in the
   source and with ``help()`` (formulas such as ``|a - n|``, indented equations). A docstring that
   is valid reStructuredText / numpy style is rendered as such; one that is not is shown verbatim
@@ -161,6 +164,24 @@ def _execute_in_parallel(app: Sphinx, env, docnames) -> None:
             execution_excludepatterns=list(env.mystnb_config.execution_excludepatterns) + failed)
 
 
+def _write_executed_notebooks(app: Sphinx, env) -> None:
+    if env.mystnb_config.execution_mode != "cache":
+        return
+    import nbformat
+    from jupyter_cache import get_cache
+
+    cache = get_cache(env.mystnb_config.execution_cache_path or ".jupyter_cache")
+    folder = Path(app.outdir).parent / "jupyter_execute"
+    for path in folder.rglob("*.ipynb") if folder.is_dir() else ():
+        notebook = nbformat.read(path, as_version=4)
+        code = [c for c in notebook.cells if c.cell_type == "code" and c.source.strip()]
+        if not code or any(c.get("execution_count") is not None or c.get("outputs") for c in code):
+            continue
+        with suppress(KeyError):
+            _, merged = cache.merge_match_into_notebook(notebook)
+            nbformat.write(merged, path)
+
+
 def _copy_mathjax(app: Sphinx, exception: Exception | None) -> None:
     if app.builder.format != "html" or exception is not None:
         return
@@ -250,6 +271,7 @@ def setup(app: Sphinx) -> dict:
     app.connect("config-inited", _static_mode)
     app.connect("build-finished", _copy_mathjax)
     app.connect("env-before-read-docs", _execute_in_parallel, priority=900)
+    app.connect("env-updated", _write_executed_notebooks)
     app.connect("doctree-resolved", _drop_cdn_stylesheets)
     app.connect("html-page-context", _dedupe_scripts, priority=900)
     # After napoleon (priority 500) has turned numpy/Google sections into reStructuredText.

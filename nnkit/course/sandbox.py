@@ -30,6 +30,7 @@ same way) decides each graded cell, and the cell's outputs are rewritten to say 
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -136,6 +137,17 @@ def _python_roots() -> list[str]:
     return out
 
 
+@functools.lru_cache(maxsize=1)
+def _bwrap_has_size() -> bool:
+    """bubblewrap >= 0.7 can cap a tmpfs (``--size``)."""
+    try:
+        r = subprocess.run([shutil.which("bwrap") or "bwrap", "--help"], capture_output=True,
+                           text=True, timeout=10)
+        return "--size" in r.stdout + r.stderr
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
 def sandbox_uid() -> int:
     """A uid of its own per grading process (unique among the live processes of this machine)."""
     return 200000 + os.getpid()
@@ -210,7 +222,10 @@ class SandboxKernelManager(AsyncKernelManager):
                     wrap += ["--symlink", os.readlink(d), d]
                 elif os.path.isdir(d):
                     wrap += ["--ro-bind", d, d]
-            wrap += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
+            # its own /tmp: world-writable, in memory, and capped (RLIMIT_AS does not count it)
+            size = ["--size", str(lim["file_mb"] * 2**20)] if _bwrap_has_size() else []
+            wrap += ["--proc", "/proc", "--dev", "/dev", "--perms", "01777", *size,
+                     "--tmpfs", "/tmp",
                      "--perms", "0755", "--tmpfs", "/root", "--tmpfs", "/home", "--tmpfs", "/var",
                      "--tmpfs", "/run", "--tmpfs", "/srv", "--tmpfs", "/mnt", "--tmpfs", "/opt",
                      "--tmpfs", "/media"]

@@ -170,6 +170,10 @@ def _judge(spec, results, show=True):
 
 def _judge_quietly(spec, results, show):
     part = spec["part"]
+    names = spec["outputs"]
+    for res in results:  # records read back from disk must have every output
+        if res["outputs"] is not None and len(res["outputs"]) != len(names):
+            return False, f"{part}: expected {len(names)} outputs ({', '.join(names)}), got {len(res['outputs'])}", ""
     if spec["kind"] == "values":
         res = results[0] if results else None
         if res is None or res["outputs"] is None:
