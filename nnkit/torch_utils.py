@@ -94,7 +94,8 @@ def make_loader(X, y=None, batch_size: int = 64, shuffle: bool = True, seed: int
     shuffle : bool
         Visit the examples in a new random order every epoch.
     seed : int or None
-        Seeds the shuffling, so two loaders with the same seed give the same batches.
+        Seeds the shuffling, so two loaders with the same seed give the same batches
+        (``None``: a different order on every run).
 
     The loader indexes the tensors one whole batch at a time (a ``BatchSampler``), which
     is much faster than gathering examples one by one.
@@ -111,7 +112,10 @@ def make_loader(X, y=None, batch_size: int = 64, shuffle: bool = True, seed: int
     dataset = TensorDataset(*tensors)
     if shuffle:
         generator = torch.Generator()
-        generator.manual_seed(0 if seed is None else int(seed))
+        if seed is None:
+            generator.seed()  # a fresh, non-repeatable order
+        else:
+            generator.manual_seed(int(seed))
         order = RandomSampler(dataset, generator=generator)
     else:
         order = SequentialSampler(dataset)

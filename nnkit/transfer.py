@@ -17,13 +17,17 @@ classifier are compared, for several ``k``:
 
 Everything is drawn from one seed: which images are labelled (the labelled sets are
 nested: the 5 per class include the 1 per class), the initial weights of every new
-layer, the order of the batches. The same call gives the same numbers.
+layer, the order of the batches. The experiment runs on one CPU thread (torch and the
+BLAS library), so the order of every floating-point sum, and hence every number, is the
+same on any machine with the same library versions; the same call gives the same numbers.
+These networks are so small that a second thread would hardly speed them up.
 
 This module imports torch (through :mod:`nnkit.torch_utils`), like the other PyTorch parts.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import warnings
 from dataclasses import dataclass, field
@@ -107,6 +111,20 @@ def _train(model, X, y, steps, batch_size, lr, seed, device):
     return model
 
 
+@contextlib.contextmanager
+def _one_thread():
+    """Run torch and the BLAS/OpenMP libraries on a single thread; restore the settings afterwards."""
+    from threadpoolctl import threadpool_limits
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with threadpool_limits(limits=1):
+            yield
+    finally:
+        torch.set_num_threads(n)
+
+
 def transfer_experiment(pretrained: nn.Module, X_train, y_train, X_test, y_test, *,
                         labels_per_class=(1, 5, 10, 50, 100), methods=METHODS, seed: int = 0,
                         steps: int = 150, batch_size: int = 64, lr: float = 1e-3,
@@ -134,6 +152,14 @@ def transfer_experiment(pretrained: nn.Module, X_train, y_train, X_test, y_test,
     unknown = set(methods) - set(METHODS)
     if unknown:
         raise ValueError(f"unknown method(s) {sorted(unknown)}; expected some of {METHODS}")
+    with _one_thread():
+        return _run(pretrained, X_train, y_train, X_test, y_test, list(labels_per_class), list(methods),
+                    seed, steps, batch_size, lr, device)
+
+
+def _run(pretrained, X_train, y_train, X_test, y_test, labels_per_class, methods, seed, steps, batch_size,
+         lr, device):
+    """The body of :func:`transfer_experiment` (arguments checked, one thread)."""
     device = torch.device(device) if device is not None else torch.device("cpu")
     X_train = np.asarray(X_train, dtype=np.float32).reshape(-1, 1, 28, 28)
     X_test = np.asarray(X_test, dtype=np.float32).reshape(-1, 1, 28, 28)

@@ -8,6 +8,8 @@ folder, the jupyter-cache and the executed notebooks all start empty (a cold bui
 The build goes to ``book/_build/test/`` (git-ignored, wiped at the start of each session, kept
 afterwards so a maintainer can open ``_build/html`` and the browser test's ``screenshots/``);
 set ``NNKIT_BOOK_OUTPUT=/some/dir`` to build elsewhere (e.g. two test sessions at once).
+``NNKIT_BOOK_REUSE=1`` reuses the build already in that folder instead of building again (to
+iterate on the browser checks; it is then not a cold build, and the build time is the old one).
 """
 
 from __future__ import annotations
@@ -119,7 +121,14 @@ DEFAULT_OUTPUT = BOOK / "_build" / "test"
 @functools.cache
 def _session_build() -> BookBuild:
     target = os.environ.get("NNKIT_BOOK_OUTPUT")
-    build = build_book(Path(target).resolve() if target else DEFAULT_OUTPUT)
+    output = Path(target).resolve() if target else DEFAULT_OUTPUT
+    if os.environ.get("NNKIT_BOOK_REUSE") == "1" and (output / "build.log").is_file():
+        log = (output / "build.log").read_text(encoding="utf-8")
+        seconds = float((output / "build_time.txt").read_text().split()[0])
+        ok = "build succeeded" in log and "finished with problems" not in log
+        return BookBuild(output=output, html=output / "_build" / "html",
+                         returncode=0 if ok else 1, log=log, seconds=seconds)
+    build = build_book(output)
     print(f"\n[book] cold build: {build.seconds:.1f} s, return code {build.returncode}, "
           f"output {build.html}", file=sys.stderr)
     return build

@@ -229,6 +229,20 @@ JS_FRAME = """(root) => ({value: Number(root.querySelector('input.anim-slider').
                           src: (root.querySelector('img').getAttribute('src') || '').slice(-200)})"""
 
 
+def _prev_next_problems(tab: Page, docname: str) -> list[str]:
+    """'previous' and 'next' lead to the neighbours of the page in the table of contents."""
+    index, problems = DOCNAMES.index(docname), []
+    for selector, neighbour in (("a.left-prev", DOCNAMES[index - 1] if index else None),
+                                ("a.right-next", DOCNAMES[index + 1]
+                                 if index + 1 < len(DOCNAMES) else None)):
+        link = tab.page.locator(selector)
+        target = _docname_of(urljoin(tab.page.url, link.first.get_attribute("href")),
+                             tab.browser.base_url) if link.count() else None
+        if neighbour is not None and target != neighbour:
+            problems.append(f"'{selector}' leads to {target}, expected {neighbour}")
+    return problems
+
+
 def _download_problems(tab: Page, docname: str) -> list[str]:
     """The download menu offers the page's notebook, and the link serves an .ipynb."""
     tab.page.locator("button[aria-label='Download this page']").first.click()
@@ -262,6 +276,7 @@ def test_page_reads_well_on_a_desktop(book_build, desktop, docname):
     if math["errors"]:
         failures.append(f"MathJax errors (bad TeX): {math['errors'][:5]}")
     raw = sorted({m.group(0)[:60] for m in RAW_TEX.finditer(page.evaluate(JS_VISIBLE_TEXT))})
+    failures += _prev_next_problems(desktop, docname)
     if raw:
         failures.append(f"raw TeX left in the text: {raw[:8]}")
 
@@ -332,22 +347,13 @@ def _docname_of(url: str, base_url: str) -> str:
     return re.sub(r"\.html$", "", urlsplit(url).path[len(urlsplit(base_url).path):])
 
 
-def test_next_and_previous_links_walk_the_whole_book(desktop):
-    """Clicking 'next' from the landing page visits the table of contents in order; on every
-    page 'previous' points to the page before; clicking it goes back."""
+def test_next_and_previous_links_are_clickable(desktop):
+    """Clicking 'next' and 'previous' moves along the table of contents (every page's links
+    are checked in test_page_reads_well_on_a_desktop)."""
     desktop.open(DOCNAMES[0], full=False)
-    forward, wrong_prev = [DOCNAMES[0]], []
-    while desktop.page.locator("a.right-next").count() and len(forward) <= len(DOCNAMES) + 5:
-        forward.append(desktop.follow("a.right-next"))
-        prev = desktop.page.locator("a.left-prev")
-        target = _docname_of(urljoin(desktop.page.url, prev.first.get_attribute("href")),
-                             desktop.browser.base_url) if prev.count() else None
-        if target != forward[-2]:
-            wrong_prev.append(f"{forward[-1]}: 'previous' -> {target}, expected {forward[-2]}")
-    chapters = [d for d in forward if d in DOCNAMES]
-    assert chapters == DOCNAMES, f"'next' links visit {forward}, the table of contents is {DOCNAMES}"
-    assert not wrong_prev, "\n".join(wrong_prev)
-    assert desktop.follow("a.left-prev") == forward[-2]
+    visited = [DOCNAMES[0], desktop.follow("a.right-next"), desktop.follow("a.right-next")]
+    assert visited == DOCNAMES[:3], f"'next' from the landing page visits {visited}"
+    assert desktop.follow("a.left-prev") == DOCNAMES[1]
     assert not desktop.all_problems(), desktop.all_problems()
 
 

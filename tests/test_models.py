@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from threadpoolctl import threadpool_limits
 
 from nnkit import data
 from nnkit.models import MLP, ConvergenceWarning, LogisticRegression, Perceptron
@@ -124,6 +125,14 @@ def test_logistic_regression_label_conventions_agree():
 
 # --- MLP ------------------------------------------------------------------------------------
 
+@pytest.fixture
+def one_blas_thread():
+    """These tests check accuracy, not speed: with one BLAS thread they take the same time on a
+    machine busy with other work (two spinning OpenBLAS threads then slow down many times)."""
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
 @pytest.fixture(scope="module")
 def digits_subset(tmp_path_factory):
     """The 5,000-image digits subset (4,000/1,000), forced: no full MNIST anywhere we look."""
@@ -144,7 +153,7 @@ def digits_subset(tmp_path_factory):
     return mnist
 
 
-def test_mlp_reaches_92_percent_on_the_digits_subset(digits_subset):
+def test_mlp_reaches_92_percent_on_the_digits_subset(digits_subset, one_blas_thread):
     d = digits_subset
     model = MLP(sizes=(784, 100, 10), lr=0.05, epochs=10, batch_size=64, momentum=0.9, seed=0)
     model.fit(d.X_train, d.y_train, d.X_test, d.y_test)
@@ -168,7 +177,7 @@ FASHION = Path("/usr/share/datasets/fashion-mnist")
 @pytest.mark.skipif(not (FASHION / "train-images-idx3-ubyte.gz").exists(),
                     reason="Debian's Fashion-MNIST (package dataset-fashion-mnist) is not installed in "
                            "/usr/share/datasets/fashion-mnist")
-def test_mlp_reaches_88_percent_on_fashion_mnist_in_10_epochs():
+def test_mlp_reaches_88_percent_on_fashion_mnist_in_10_epochs(one_blas_thread):
     d = data.load_mnist(kind="fashion", root=FASHION, download=False)
     assert d.X_train.shape == (60000, 784) and not d.is_subset
     # per-pixel standardisation with the training statistics (+0.1: near-constant border pixels)

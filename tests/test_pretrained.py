@@ -147,14 +147,10 @@ def test_transfer_curve_is_reproducible_from_a_seed():
     pretrained = load_pretrained()
     args = (pretrained, data.X_train, data.y_train, data.X_test[:300], data.y_test[:300])
     threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        first = transfer_experiment(*args, labels_per_class=(1, 3), seed=3, steps=4)
-        second = transfer_experiment(*args, labels_per_class=(1, 3), seed=3, steps=4)
-        other = transfer_experiment(*args, labels_per_class=(1, 3), seed=4, steps=4,
-                                    methods=("frozen", "scratch"))
-    finally:
-        torch.set_num_threads(threads)
+    first = transfer_experiment(*args, labels_per_class=(1, 3), seed=3, steps=4)
+    second = transfer_experiment(*args, labels_per_class=(1, 3), seed=3, steps=4)
+    other = transfer_experiment(*args, labels_per_class=(1, 3), seed=4, steps=4, methods=("frozen", "scratch"))
+    assert torch.get_num_threads() == threads  # the experiment's single-thread setting is undone
     assert list(first.accuracy) == list(METHODS)
     assert first.accuracy == second.accuracy
     assert {m: first.accuracy[m] for m in other.accuracy} != other.accuracy  # another seed, other draws

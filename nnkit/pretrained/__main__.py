@@ -97,7 +97,8 @@ def train(epochs: int = 6, limit: int | None = None, out=None, seed: int = 0, da
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m nnkit.pretrained", description=__doc__.split("\n\n")[1],
+    description = __doc__.split("\n\n")[1].replace(":class:", "")
+    parser = argparse.ArgumentParser(prog="python -m nnkit.pretrained", description=description,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--epochs", type=int, default=6, help="passes over the training data (default 6)")
     parser.add_argument("--limit", type=int, default=None,
