@@ -9,3 +9,17 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 _bin = str(Path(sys.executable).parent)
 if os.environ.get("PATH", "").split(os.pathsep)[0] != _bin:
     os.environ["PATH"] = _bin + os.pathsep + os.environ.get("PATH", "")
+
+
+import pytest
+
+
+@pytest.fixture
+def torch_one_thread():
+    """Tiny torch models run faster on one thread (no OpenMP overhead, no stalls on a busy machine)."""
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)

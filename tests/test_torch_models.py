@@ -9,13 +9,7 @@ from nnkit.torch_models import MLP, SmallCNN, SmallRNN
 from nnkit.torch_utils import count_parameters, fit, make_loader, seed_everything
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """These models are tiny: one thread avoids OpenMP overhead (and stalls on a busy machine)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 def test_mlp_default_is_784_100_10():

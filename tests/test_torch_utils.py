@@ -10,13 +10,7 @@ from torch import nn
 from nnkit import torch_utils as tu
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """These models are tiny: one thread avoids OpenMP overhead (and stalls on a busy machine)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 # ----------------------------------------------------------------------------- device

@@ -18,7 +18,8 @@ from nnkit import losses  # noqa: E402
 from nnkit.data import and_data, blobs  # noqa: E402
 from nnkit.widgets import Widget, activation_explorer, gd_explorer, perceptron_playground, static_mode  # noqa: E402
 from nnkit.widgets.activations import chain_gradients  # noqa: E402
-from nnkit.widgets.gradient_descent import logistic_loss_surface, minimiser, toy_1d  # noqa: E402
+from nnkit.data import toy_1d  # noqa: E402
+from nnkit.widgets.gradient_descent import logistic_loss_surface, minimiser  # noqa: E402
 from nnkit.widgets.perceptron import GATE_WEIGHTS, rosenblatt_step  # noqa: E402
 
 

@@ -19,12 +19,13 @@ from .toy import (
     spirals,
     target_function,
     to_pm1,
+    toy_1d,
     xor_data,
 )
 
 __all__ = [
     "and_data", "or_data", "nand_data", "xor_data", "blobs", "moons", "circles", "spirals",
-    "to_pm1", "target_function", "sample_target", "TARGET_DOMAIN",
+    "to_pm1", "toy_1d", "target_function", "sample_target", "TARGET_DOMAIN",
     "load_mnist", "MNIST", "KINDS", "cache_dir", "SubsetWarning", "MNISTNotFoundError",
     "ChecksumError", "DownloadError", "IDXError", "read_idx", "write_idx",
 ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = [
+    "toy_1d",
     "and_data", "or_data", "nand_data", "xor_data", "blobs", "moons", "circles", "spirals",
     "to_pm1", "target_function", "sample_target", "TARGET_DOMAIN",
 ]
@@ -151,3 +152,15 @@ def sample_target(n=100, seed=0, *, noise=0.0):
     x = np.sort(rng.uniform(*TARGET_DOMAIN, size=n))
     t = target_function(x) + noise * rng.standard_normal(n)
     return x[:, None], t[:, None]
+
+
+def toy_1d(n=60, seed=0):
+    """1-D data for logistic regression: X (n, 1) float64, y (n,) in {-1, +1}.
+
+    Half the points have y = -1 and x ~ N(-1, 1.2^2), half y = +1 and x ~ N(1.5, 1.2^2): the classes
+    overlap, so the loss has a finite minimum (on separable data the weights would grow forever).
+    """
+    rng = np.random.default_rng(seed)
+    y = np.repeat([-1, 1], [n // 2, n - n // 2])
+    x = np.where(y > 0, 1.5, -1.0) + 1.2 * rng.normal(size=n)
+    return x[:, None], y

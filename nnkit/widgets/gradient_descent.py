@@ -18,21 +18,10 @@ from matplotlib.animation import FuncAnimation
 
 from nnkit.plotting import CLASS_COLORS, plot_loss_contours
 
+from ..data.toy import toy_1d
 from ._base import Widget, freeze_layout
 
-__all__ = ["gd_explorer", "GDExplorer", "toy_1d", "logistic_loss_surface", "minimiser"]
-
-
-def toy_1d(n=60, seed=0):
-    """1-D data for logistic regression: X (n, 1) float64, y (n,) in {-1, +1}.
-
-    Half the points have y = -1 and x ~ N(-1, 1.2^2), half y = +1 and x ~ N(1.5, 1.2^2): the classes
-    overlap, so the loss has a finite minimum (on separable data the weights would grow forever).
-    """
-    rng = np.random.default_rng(seed)
-    y = np.repeat([-1, 1], [n // 2, n - n // 2])
-    x = np.where(y > 0, 1.5, -1.0) + 1.2 * rng.normal(size=n)
-    return x[:, None], y
+__all__ = ["gd_explorer", "GDExplorer", "logistic_loss_surface", "minimiser"]
 
 
 def logistic_loss_surface(W, X, y):
