@@ -114,10 +114,10 @@ def test_student_exception_is_reported_with_the_case(default_mode):
 
 def test_values_verifier(default_mode):
     grading.check_values("and", {"w": np.array([-30.0, 20.0, 20.0])},
-                         verifier="nnkit.grading.references.implements_gate", params={"gate": "and"})
+                         verifier="nnkit.grading.verifiers.implements_gate", params={"gate": "and"})
     with pytest.raises(AssertionError, match="AND is wrong for 01 -> 1"):
         grading.check_values("and", {"w": [-10.0, 20.0, 20.0]},
-                             verifier="nnkit.grading.references.implements_gate", params={"gate": "and"})
+                             verifier="nnkit.grading.verifiers.implements_gate", params={"gate": "and"})
 
 
 def test_substitute_swaps_and_restores():
@@ -139,7 +139,7 @@ def _run_checks(monkeypatch, directory, sigmoid, backward, w_and):
     grading.check_function("sigmoid", sigmoid, reference="nnkit.activations.sigmoid",
                            cases=[Case(seed=0, shape=(5,)), Case(seed=2, shape=(6,), scale=1000)])
     grading.check_gradient("dense_backward", backward, **DENSE)
-    grading.check_values("w_and", {"w": w_and}, verifier="nnkit.grading.references.implements_gate",
+    grading.check_values("w_and", {"w": w_and}, verifier="nnkit.grading.verifiers.implements_gate",
                          params={"gate": "and"})
     monkeypatch.delenv(grading.RECORD_ENV)
 
