@@ -42,3 +42,13 @@ c.Execute.interrupt_on_timeout = True
 c.ClearOutput.enabled = True
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+
+# No credit for nnkit's own implementation of a graded part (nnkit.grading.policy): right after
+# the notebook runs, test cells whose answers call it get an error output and score 0.
+# (`nnkit-course autograde` applies the same rule outside its sandbox.)
+from nbgrader.converters import Autograde  # noqa: E402
+
+_default = Autograde.class_traits()["autograde_preprocessors"].default()
+c.Autograde.autograde_preprocessors = [
+    pp for p in _default
+    for pp in ([p, "nnkit.course.policy_check.EnforcePolicy"] if p.__name__ == "Execute" else [p])]

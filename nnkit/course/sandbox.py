@@ -48,6 +48,7 @@ from traitlets import Bool, Dict, Integer, List, Unicode
 from nbgrader.preprocessors import Execute
 
 RECORD_ENV = "NNKIT_GRADING_RECORD"
+TRUSTED_ENV = "NNKIT_GRADING_TRUSTED"
 #: seconds spent running cells in this process (the worker reports it per task, for benchmarks)
 EXEC_SECONDS = [0.0]
 
@@ -170,6 +171,7 @@ class SandboxKernelManager(AsyncKernelManager):
     writable = List(Unicode()).tag(config=True)
     log_file = Unicode("").tag(config=True)
     uid = Integer(0).tag(config=True)
+    trusted_dir = Unicode("").tag(config=True)
 
     def __init__(self, **kw):
         super().__init__(**kw)
@@ -197,6 +199,8 @@ class SandboxKernelManager(AsyncKernelManager):
                "PYTHONDONTWRITEBYTECODE": "1", "NNKIT_STATIC": "1", "NBGRADER_EXECUTION": "autograde"}
         if self.record_dir:
             env[RECORD_ENV] = self.record_dir
+        if self.trusted_dir:
+            env[TRUSTED_ENV] = self.trusted_dir
         out = []
         for k, v in env.items():
             out += ["--setenv", k, v]
@@ -239,6 +243,10 @@ class SandboxKernelManager(AsyncKernelManager):
                         made.add(parent)
                 wrap += ["--ro-bind" if mode == "ro" else "--bind", path, path]
                 made.add(path)
+            if self.trusted_dir:
+                wrap += ["--ro-bind", self.trusted_dir, self.trusted_dir]
+            for path in hidden_paths():   # the instructor-only references read as empty files
+                wrap += ["--ro-bind", "/dev/null", path]
             wrap += ["--chdir", cwd, "--clearenv"] + self._env()
         if self.use_setpriv and self.uid and os.geteuid() == 0:
             wrap += [shutil.which("setpriv") or "setpriv", "--reuid", str(self.uid), "--regid",
@@ -270,6 +278,52 @@ class SandboxKernelManager(AsyncKernelManager):
                 fh.close()       # the child keeps its own copy
 
 
+# ---------------------------------------------------------------------------- trusted helpers
+REFERENCES = "nnkit.grading.references"
+
+
+def substituted_references(source: str) -> list[str]:
+    """The instructor-only references a test cell hands to ``grading.substitute`` (the trusted
+    earlier parts), never those its checks name as ``reference=``/``forward=`` (the part's own
+    answer, which the kernel must not see: it is compared outside)."""
+    import ast
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    if not any(isinstance(n, ast.Call) and getattr(n.func, "attr", getattr(n.func, "id", "")) == "substitute"
+               for n in ast.walk(tree)):
+        return []
+    judged = {id(kw.value) for n in ast.walk(tree) if isinstance(n, ast.Call)
+              for kw in n.keywords if kw.arg in ("reference", "forward", "verifier")}
+    return sorted({n.value for n in ast.walk(tree)
+                   if isinstance(n, ast.Constant) and isinstance(n.value, str)
+                   and n.value.startswith(REFERENCES + ".") and id(n) not in judged})
+
+
+def _pickle_by_value(name: str) -> bytes:
+    """A reference function pickled with its code (cloudpickle), so the kernel needs no module."""
+    import importlib
+
+    import cloudpickle
+    module = importlib.import_module(REFERENCES)
+    cloudpickle.register_pickle_by_value(module)
+    try:
+        return cloudpickle.dumps(getattr(module, name.rsplit(".", 1)[1]))
+    finally:
+        cloudpickle.unregister_pickle_by_value(module)
+
+
+def hidden_paths() -> list[str]:
+    """Files of the nnkit package the kernel must not read: the instructor-only references
+    (source and compiled)."""
+    import nnkit
+    grading = Path(os.path.realpath(nnkit.__file__)).parent / "grading"
+    out = [str(grading / "references.py")]
+    out += [str(p) for p in (grading / "__pycache__").glob("references.*")]
+    return [p for p in out if os.path.exists(p)]
+
+
 # ---------------------------------------------------------------------------- the execute step
 def _clear(folder: Path) -> None:
     """Empty ``folder`` (created if missing) without following symlinks."""
@@ -298,6 +352,8 @@ class SandboxedExecute(Execute):
     reference_dir = Unicode("").tag(config=True)     # per-cell records of the instructor's solution
     reference_mode = Bool(False).tag(config=True)    # True while recording the solution itself
     live_record_dir = Unicode("").tag(config=True)   # where the kernel's checks write (bound rw)
+    source_dir = Unicode("").tag(config=True)        # the instructor's notebooks (the policy)
+    trusted_dir = Unicode("").tag(config=True)       # trusted helpers staged per test cell (bound ro)
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("kernel_manager_class", SandboxKernelManager)
@@ -345,8 +401,31 @@ class SandboxedExecute(Execute):
         self.set_widgets_metadata()
         if self._records is not None and not self.reference_mode:
             apply_verdicts(self.nb, self._records, Path(self.reference_dir) / name
-                           if self.reference_dir else None)
+                           if self.reference_dir else None, policy=self._policy(name))
         return self.nb, self.resources
+
+    def _policy(self, name: str) -> dict:
+        """The test cells whose answers call nnkit's own implementation (from the source)."""
+        from nnkit.grading.policy import policy_for, violations
+        solution = Path(self.source_dir) / f"{name}.ipynb" if self.source_dir else None
+        if solution is None or not solution.is_file():
+            return {}
+        import nbformat
+        return violations(self.nb, policy_for(nbformat.read(str(solution), as_version=4)))
+
+    def _stage_trusted(self, cell) -> None:
+        """Put the trusted helpers this test cell substitutes (and only those) where the kernel
+        can read them; the references module itself is not visible in the sandbox."""
+        if not self.trusted_dir:
+            return
+        _clear(Path(self.trusted_dir))
+        from nbgrader import utils
+        if not (utils.is_grade(cell) and not utils.is_solution(cell)):
+            return
+        for name in substituted_references(cell.source):
+            path = Path(self.trusted_dir) / f"{name}.pkl"
+            path.write_bytes(_pickle_by_value(name))
+            path.chmod(0o644)
 
     def _cell_key(self, cell, index) -> str:
         gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
@@ -387,6 +466,7 @@ class SandboxedExecute(Execute):
             return cell, resources
         self.timeout = max(1, int(min(self._cell_timeout or remaining, remaining)))
         t0 = time.monotonic()
+        self._stage_trusted(cell)
         try:
             cell, resources = super().preprocess_cell(cell, resources, index)
         except DeadKernelError:
@@ -405,6 +485,8 @@ class SandboxedExecute(Execute):
         finally:
             EXEC_SECONDS[0] += time.monotonic() - t0
             self._move_records(self._cell_key(cell, index))
+            if self.trusted_dir:
+                _clear(Path(self.trusted_dir))
         return cell, resources
 
 
@@ -446,20 +528,28 @@ def tampering(nb) -> tuple[int, str] | None:
     return None
 
 
-def apply_verdicts(nb, records: Path, reference: Path | None) -> None:
+def apply_verdicts(nb, records: Path, reference: Path | None, policy: dict | None = None) -> None:
     """Rewrite each graded code cell whose reference made records: pass -> no error outputs,
     fail -> one ``GradingError`` output with the reason (the kernel's own say-so is dropped).
-    Checks after a student cell that touches the grading code (:data:`TAMPERING`) fail."""
+    Checks after a student cell that touches the grading code (:data:`TAMPERING`) fail, and so
+    do the cells in ``policy`` (``{grade_id: why}``: answers that call nnkit's own implementation,
+    see :mod:`nnkit.grading.policy`)."""
     from nbgrader import utils
     touched = tampering(nb)
+    policy = policy or {}
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code" or not utils.is_grade(cell) or utils.is_solution(cell):
             continue
-        key = f"grade-{cell.metadata.nbgrader['grade_id']}"
+        gid = cell.metadata.nbgrader["grade_id"]
+        key = f"grade-{gid}"
         ref = reference / key if reference is not None else None
         if ref is None or not ref.is_dir():
+            if gid in policy:   # a cell without nnkit.grading checks: the policy still applies
+                cell.outputs = list(cell.get("outputs", [])) + [_error("GradingError", policy[gid])]
             continue       # this cell does not use nnkit.grading: nbgrader's default applies
-        if touched is not None and touched[0] < index:
+        if gid in policy:
+            ok, why = False, policy[gid]
+        elif touched is not None and touched[0] < index:
             ok, why = False, (f"cell {touched[0]} touches the grading code ({touched[1]!r}); the "
                               "checks after it are not trusted and score 0 (the instructor can "
                               "review it in the formgrader)")
@@ -478,12 +568,13 @@ def apply_verdicts(nb, records: Path, reference: Path | None) -> None:
 
 # ---------------------------------------------------------------------------- wiring (in the worker)
 def configure_sandbox(cfg, sandbox: dict, *, scratch: Path, reference_dir: Path | None,
-                      reference_mode: bool = False) -> dict:
+                      reference_mode: bool = False, source_dir: Path | None = None) -> dict:
     """Point nbgrader's Autograde at :class:`SandboxedExecute` and give it private folders under
     ``scratch`` (the task's temporary folder). Returns the folders used."""
     from nbgrader.converters import Autograde
     uid = sandbox_uid() if (sandbox.get("setpriv") and sandbox.get("bwrap")) else 0
-    dirs = {"ipc": scratch / "ipc", "live": scratch / "record-live", "records": scratch / "records"}
+    dirs = {"ipc": scratch / "ipc", "live": scratch / "record-live", "records": scratch / "records",
+            "trusted": scratch / "trusted"}
     for d in dirs.values():
         d.mkdir(parents=True, exist_ok=True)
     (dirs["ipc"] / "home").mkdir(exist_ok=True)
@@ -511,6 +602,8 @@ def configure_sandbox(cfg, sandbox: dict, *, scratch: Path, reference_dir: Path 
     ex.live_record_dir = str(dirs["live"])
     ex.reference_dir = str(reference_dir) if reference_dir else ""
     ex.reference_mode = reference_mode
+    ex.source_dir = str(source_dir) if source_dir else ""
+    ex.trusted_dir = km.trusted_dir = str(dirs["trusted"]) if km.use_bwrap else ""
     return dirs
 
 

@@ -227,7 +227,7 @@ def grade_submission(task: dict, reference: dict | None = None) -> dict:
                 ref_dir.mkdir()
                 _write_tree(ref_dir, reference.get("records", {}))
             dirs = configure_sandbox(cfg, sandbox, scratch=tmp, reference_dir=ref_dir,
-                                     reference_mode=bool(task.get("reference")))
+                                     reference_mode=bool(task.get("reference")), source_dir=src)
         coursedir = CourseDirectory(config=cfg)
         app = Autograde(coursedir=coursedir, config=cfg)
         app.force = True

@@ -21,6 +21,7 @@ files the student's kernel wrote.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import importlib
 import json
 import os
@@ -37,13 +38,23 @@ __all__ = ["RECORD_ENV", "check_function", "check_gradient", "check_values", "co
            "resolve", "substitute"]
 
 RECORD_ENV = "NNKIT_GRADING_RECORD"
+#: folder of trusted helpers the sandboxed grader stages for the test cell that substitutes them
+TRUSTED_ENV = "NNKIT_GRADING_TRUSTED"
+#: file where the checks write the expected values of their cases (``nnkit-course dist``)
+COLLECT_ENV = "NNKIT_GRADING_COLLECT"
+#: the expected values of the visible cases, shipped with the student distribution (no references)
+SHIPPED = Path(__file__).with_name("visible_expected.json")
 
 
 # --- helpers ----------------------------------------------------------------
 
 def resolve(name):
     """The object a dotted name points to: ``"nnkit.activations.sigmoid"``
-    (or ``"package.module:attribute"``).  A callable is returned as is."""
+    (or ``"package.module:attribute"``).  A callable is returned as is.
+
+    In the grading sandbox the instructor-only references are not importable; the grader
+    stages just the trusted helpers a test cell substitutes (see :func:`substitute`) in the
+    folder named by ``NNKIT_GRADING_TRUSTED`` while that cell runs."""
     if callable(name):
         return name
     module, sep, attr = name.partition(":")
@@ -52,7 +63,20 @@ def resolve(name):
     try:
         return getattr(importlib.import_module(module), attr)
     except (ImportError, AttributeError, ValueError) as exc:
+        staged = _staged(name)
+        if staged is not None:
+            return staged
         raise ValueError(f"cannot find the reference {name!r}: {exc}") from None
+
+
+def _staged(name):
+    folder = os.environ.get(TRUSTED_ENV)
+    path = Path(folder) / f"{name}.pkl" if folder else None
+    if path is None or not path.is_file():
+        return None
+    import pickle  # written by the trusted grader outside the sandbox, read-only in here
+
+    return pickle.loads(path.read_bytes())
 
 
 @contextlib.contextmanager
@@ -93,18 +117,65 @@ def _outputs(result, names):
     return [_to_array(r, n) for r, n in zip(result, names)]
 
 
-def _evaluate(fn, case, names):
-    """Run fn on a case: {"outputs", "error", "warnings"} (catches the student's exceptions)."""
-    result = {"outputs": None, "error": None, "warnings": [], "exception": None}
+def _evaluate(fn, case, names, modifies=()):
+    """Run fn on a case: {"outputs", "error", "warnings", "changed"} (catches the student's
+    exceptions).  "changed" describes the input arrays fn modified in place (except those named
+    in ``modifies``, which the part asks fn to change)."""
+    result = {"outputs": None, "error": None, "warnings": [], "exception": None, "changed": []}
+    args = case.inputs()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", RuntimeWarning)
         try:
-            result["outputs"] = _outputs(fn(*case.inputs()), names)
+            result["outputs"] = _outputs(fn(*args), names)
         except Exception as exc:  # the student's bug, reported below
             result["error"] = f"{type(exc).__name__}: {exc}"
             result["exception"] = exc
     result["warnings"] = sorted({str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)})
+    result["changed"] = _changed(case, args, modifies)
     return result
+
+
+def _short(value):
+    """A number or a small array as a student would write it: ``0``, ``-1.5``, ``[0, 0, 0]``."""
+    from .cases import _show
+
+    return _show(value)
+
+
+def _changed(case, args, modifies=()):
+    """What fn changed in its input arrays: e.g. ``["w: w[1] was 0.5, is now 1.5"]``."""
+    changed = []
+    for name, before, after in zip(case.names(), case.inputs(), args):
+        if name in modifies or not isinstance(before, np.ndarray):
+            continue
+        after = np.asarray(after)
+        if after.shape != before.shape:
+            changed.append(f"{name}: its shape went from {before.shape} to {after.shape}")
+            continue
+        with np.errstate(all="ignore"):
+            differ = ~((after == before) | (np.isnan(after) & np.isnan(before))) if after.dtype.kind == "f" \
+                else after != before
+        if np.any(differ):
+            idx = np.unravel_index(int(np.argmax(differ)), differ.shape)
+            at = f"{name}{_fmt_index(idx)}" if before.ndim else name
+            changed.append(f"{name}: {at} was {_short(before[idx])}, is now {_short(after[idx])}")
+    return changed
+
+
+def _lines(*parts, width=80):
+    """A message as short lines (``nbgrader validate`` cuts lines at about 85 characters):
+    the first part on the first line, each further part on its own indented line(s)."""
+    import textwrap
+
+    out = []
+    for i, part in enumerate(p for p in parts if p):
+        if "\n" in part:  # already made of lines
+            out += part.split("\n")
+            continue
+        indent = "" if i == 0 else "  "
+        out += textwrap.wrap(part, width, initial_indent=indent, subsequent_indent="    ",
+                             break_on_hyphens=False, break_long_words=False) or [indent]
+    return "\n".join(out)
 
 
 def _fmt_index(idx):
@@ -118,21 +189,24 @@ def _relative(a, b, floor):
 
 
 def _compare(name, got, want, tol, label, where, floor=1e-8):
-    """None if got matches want, else (message, detail for printing)."""
+    """None if got matches want, else (message, detail for printing).  The message alone (its
+    first lines) says what is wrong, where and on which case: ``validate`` drops the detail."""
     got = np.asarray(got, dtype=np.float64)
     want = np.asarray(want, dtype=np.float64)
     if got.shape != want.shape:
-        hint = " — a missing transpose?" if sorted(got.shape) == sorted(want.shape) else ""
-        return f"{name}: expected shape {want.shape}, got {got.shape} on the case ({where}){hint}", ""
+        hint = "a missing transpose?" if sorted(got.shape) == sorted(want.shape) and got.ndim > 1 else ""
+        return _lines(f"{name}: expected shape {want.shape}, got {got.shape}", hint, f"on the case ({where})"), ""
     err = _relative(got, want, floor)
     if not err.size or err.max() <= tol:
         return None
     idx = np.unravel_index(int(np.argmax(err)), err.shape)
+    small = f"{label} {_short(want)}, yours {_short(got)}" if want.size <= 8 else ""
     if not np.isfinite(got[idx]) and np.isfinite(want[idx]):
-        return (f"{name}: got {got[idx]} at {_fmt_index(idx)} where {label} is {want[idx]:.6g}, on the case "
-                f"({where}) — an unstable formula overflows at extreme inputs"), ""
-    message = (f"{name}: relative error {err[idx]:.1e} at {_fmt_index(idx)}, tolerance {tol:.0e} "
-               f"(yours {got[idx]:.6g}, {label} {want[idx]:.6g}) on the case ({where})")
+        return _lines(f"{name}: yours is {got[idx]} at {_fmt_index(idx)} where {label} is {want[idx]:.6g}",
+                      f"on the case ({where})", small), ""
+    digits = int(min(17, max(6, 2 - np.floor(np.log10(err[idx])))))  # enough to see the difference
+    message = _lines(f"{name}: relative error {err[idx]:.1e} at {_fmt_index(idx)}, tolerance {tol:.0e}",
+                     f"yours {got[idx]:.{digits}g}, {label} {want[idx]:.{digits}g}, on the case ({where})", small)
     detail = ""
     if want.size <= 60:
         with np.printoptions(precision=6, suppress=True):
@@ -156,6 +230,68 @@ def _numerical_gradients(spec, case):
         return float(np.sum(np.asarray(out, dtype=np.float64) * args[names.index(upstream)]))
 
     return [numerical_gradient(loss, args[names.index(w)]) for w in spec["wrt"]]
+
+
+# --- expected values: from the trusted reference, or shipped for the visible cases ---
+
+def _case_key(spec, case):
+    """A stable key of one case of a check: what is computed, and from which inputs."""
+    keyed = {k: spec.get(k) for k in ("kind", "reference", "forward", "wrt", "upstream", "outputs")}
+    keyed["case"] = case.to_json()
+    return hashlib.sha256(json.dumps(keyed, sort_keys=True).encode()).hexdigest()[:24]
+
+
+def _expected(spec, case):
+    """(expected outputs, numerical gradients or Nones) of one case: computed by the trusted
+    reference where it is importable (the instructor's side), else read from the values shipped
+    with the student distribution for the visible cases (where the references are absent)."""
+    try:
+        reference = resolve(spec["reference"])
+    except ValueError:
+        return _shipped(spec, case)
+    want = _outputs(reference(*case.inputs()), spec["outputs"])
+    numeric = _numerical_gradients(spec, case) if spec["kind"] == "gradient" else [None] * len(want)
+    return want, numeric
+
+
+def _encode(arr):
+    arr = np.asarray(arr)
+    return {"shape": list(arr.shape), "dtype": arr.dtype.str, "data": arr.ravel().tolist()}
+
+
+def _decode(obj):
+    return np.asarray(obj["data"], dtype=np.dtype(obj["dtype"])).reshape(obj["shape"])
+
+
+_SHIPPED_CACHE = {}
+
+
+def _shipped(spec, case):
+    if SHIPPED not in _SHIPPED_CACHE:
+        _SHIPPED_CACHE[SHIPPED] = json.loads(SHIPPED.read_text()) if SHIPPED.is_file() else {}
+    entry = _SHIPPED_CACHE[SHIPPED].get(_case_key(spec, case))
+    if entry is None:
+        raise LookupError("no expected values are available here (neither the reference "
+                          f"{spec['reference']!r} nor values shipped with the course); this case is "
+                          "checked when your notebook is graded")
+    want = [_decode(o) for o in entry["expected"]]
+    numeric = [None if o is None else _decode(o) for o in entry["numerical"]]
+    return want, numeric
+
+
+def _collect(path, spec):
+    """Write the expected values of every case of a check to the JSON file ``path`` (merged)."""
+    path = Path(path)
+    table = json.loads(path.read_text()) if path.is_file() else {}
+    for c in spec["cases"]:
+        case = Case.from_json(c)
+        want, numeric = _expected(spec, case)
+        table[_case_key(spec, case)] = {
+            "part": spec["part"], "expected": [_encode(w) for w in want],
+            "numerical": [None if n is None else _encode(n) for n in numeric]}
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.write_text(json.dumps(table, sort_keys=True))
+    tmp.replace(path)
 
 
 # --- judging: the one place where outputs are compared with references --------
@@ -182,34 +318,59 @@ def _judge_quietly(spec, results, show):
         ok, message = resolve(spec["verifier"])(dict(zip(spec["outputs"], res["outputs"])),
                                                 **spec.get("params", {}))
         return bool(ok), f"{part}: {message}", ""
-    reference = resolve(spec["reference"])
-    gradient = spec["kind"] == "gradient"
     cases = [Case.from_json(c) for c in spec["cases"]]
+    # first what a student can act on at once (errors, changed inputs), then the values on the
+    # cases where numpy did not warn, and only then the warnings: a wrong formula is told that
+    # its values are wrong, not to make a (right) formula stable
     for i, case in enumerate(cases):
-        where = case.describe()
         res = results[i] if i < len(results) else None
         if res is None:
-            return False, f"{part}: no output recorded for the case ({where}) — the check did not run", ""
+            return False, _lines(f"{part}: no output recorded for the case ({case.describe()})",
+                                 "the check did not run"), ""
         if res["error"]:
-            return False, f"{part}: your code raised {res['error']} on the case ({where})", ""
-        if spec.get("no_warnings") and res["warnings"]:
-            return False, (f"{part}: numpy warned '{res['warnings'][0]}' on the case ({where}) "
-                           "— use a numerically stable formula"), ""
-        want = _outputs(reference(*case.inputs()), spec["outputs"])
-        numeric = _numerical_gradients(spec, case) if gradient else [None] * len(want)
+            return False, _lines(f"{part}: your code raised {res['error']}", f"on the case ({case.describe()})"), ""
+        if res.get("changed"):
+            name, _, what = res["changed"][0].partition(": ")
+            return False, _lines(f"{part}: your code changed its argument {name} in place:", what,
+                                 f"on the case ({case.describe()});",
+                                 f"leave {name} as it is and compute a new array "
+                                 f"(e.g. new = {name} - ..., not {name} -= ...)"), ""
+    warned = [bool(spec.get("no_warnings") and results[i]["warnings"]) for i in range(len(cases))]
+    for i in [i for i in range(len(cases)) if not warned[i]] + [i for i in range(len(cases)) if warned[i]]:
+        case, res = cases[i], results[i]
+        where = case.describe()
+        try:
+            want, numeric = _expected(spec, case)
+        except LookupError as exc:
+            return False, _lines(f"{part}: {exc}", f"on the case ({where})"), ""
         for name, got, ref, num in zip(spec["outputs"], res["outputs"], want, numeric):
             if num is not None:  # central differences carry ~1e-10 of noise: tiny entries compare absolutely
                 failure = _compare(name, got, num, spec["tol"], "numerical", where, floor=1e-4)
-                hint = " — compare with the numerical gradient printed above"
+                hint = "(the numerical gradient is printed above)"
             else:
                 failure = None
             if failure is None:
                 failure = _compare(name, got, ref, spec["tol"], "expected", where)
-                hint = " — compare with the expected values printed above"
+                hint = "(the expected values are printed above)"
             if failure:
                 message, detail = failure
-                return False, message + (hint if show and detail else ""), detail
+                diagnosis = _diagnose(spec, case, res["outputs"], want)
+                return False, _lines(message, diagnosis, hint if show and detail else ""), detail
+        if warned[i]:
+            return False, _lines(f"{part}: numpy warned '{res['warnings'][0]}'", f"on the case ({where});",
+                                 "your values are right here, but use a formula that cannot overflow"), ""
     return True, f"{part}: passed ({len(cases)} case{'s' if len(cases) > 1 else ''})", ""
+
+
+def _diagnose(spec, case, got, want):
+    """The check's own diagnosis of a wrong answer (``diagnose=`` names a trusted function of
+    (inputs dict, your outputs, expected outputs) that returns a sentence or None)."""
+    if not spec.get("diagnose"):
+        return ""
+    try:
+        return resolve(spec["diagnose"])(dict(zip(case.names(), case.inputs())), got, want) or ""
+    except Exception:  # a diagnosis is a bonus: never let it hide the verdict
+        return ""
 
 
 # --- running a check: default mode or record mode ------------------------------
@@ -229,7 +390,7 @@ def _record(directory, spec, results):
         for k, arr in enumerate(res["outputs"] or []):
             np.save(folder / f"call{call}_case{j}_out{k}.npy", arr, allow_pickle=False)
         summary.append({"error": res["error"], "warnings": res["warnings"],
-                        "n_outputs": len(res["outputs"] or [])})
+                        "n_outputs": len(res["outputs"] or []), "changed": res.get("changed", [])})
     tmp = folder / f".call{call}.json.tmp"
     tmp.write_text(json.dumps({**spec, "call": call, "results": summary}, indent=1))
     tmp.replace(folder / f"call{call}.json")
@@ -237,14 +398,16 @@ def _record(directory, spec, results):
 
 def _run(spec, results):
     record_dir = os.environ.get(RECORD_ENV)
+    if os.environ.get(COLLECT_ENV) and spec["kind"] in ("function", "gradient"):
+        _collect(os.environ[COLLECT_ENV], spec)
     if record_dir:
         _record(record_dir, spec, results)
     failed = next((i for i, r in enumerate(results) if r["exception"] is not None), None)
     if failed is not None:
         cases = spec.get("cases")
         where = Case.from_json(cases[failed]).describe() if cases else "your values"
-        raise AssertionError(f"{spec['part']}: your code raised {results[failed]['error']} on the case "
-                             f"({where})") from results[failed]["exception"]
+        raise AssertionError(_lines(f"{spec['part']}: your code raised {results[failed]['error']}",
+                                    f"on the case ({where})")) from results[failed]["exception"]
     if record_dir:
         print(f"{spec['part']}: outputs recorded for grading")
         return
@@ -265,23 +428,34 @@ def _cases(cases):
     return cases
 
 
-def check_function(part, fn, *, reference, cases, tol=1e-7, outputs=None, no_warnings=True):
+def check_function(part, fn, *, reference, cases, tol=1e-7, outputs=None, no_warnings=True, allow=(),
+                   forbid=(), modifies=(), diagnose=None):
     """Check fn against the trusted ``reference`` (a dotted name) on each case.
 
     fn and the reference are called with the case's arguments, in order; they
     return one array (``outputs=None``: named after the part) or a tuple whose
     entries are named by ``outputs``.  With ``no_warnings`` a numpy
     RuntimeWarning (overflow ...) raised while fn runs fails the part.
+
+    ``allow`` and ``forbid`` declare what the graded answer may call (see
+    :mod:`nnkit.grading.policy`; the grader reads them from this cell's trusted source).
+
+    fn must leave its input arrays unchanged, except those named in ``modifies`` (to grade what
+    such an argument becomes, have fn and the reference return it).  ``diagnose`` names a
+    trusted function ``(inputs, yours, expected) -> sentence or None`` whose sentence is added
+    to a failure message (e.g. "you normalised along the wrong axis").
     """
     cases = _cases(cases)
     names = list(outputs) if outputs else [part]
     spec = {"kind": "function", "part": part, "reference": reference, "outputs": names, "tol": tol,
             "no_warnings": no_warnings, "cases": [c.to_json() for c in cases]}
-    _run(spec, [_evaluate(fn, c, names) for c in cases])
+    if diagnose:
+        spec["diagnose"] = diagnose
+    _run(spec, [_evaluate(fn, c, names, modifies) for c in cases])
 
 
 def check_gradient(part, fn, *, reference, forward, wrt, cases, upstream=None, tol=1e-6, outputs=None,
-                   no_warnings=True):
+                   no_warnings=True, allow=(), forbid=(), modifies=(), diagnose=None):
     """Check a backward function numerically and against the trusted reference.
 
     fn(*case args) returns the gradients w.r.t. the arguments named in ``wrt``
@@ -289,17 +463,20 @@ def check_gradient(part, fn, *, reference, forward, wrt, cases, upstream=None, t
     is taken by central differences (float64) of the scalar
     ``sum(upstream * forward(other args))`` when ``upstream`` names the
     argument holding dL/d(output), else of ``forward(args)`` itself (a loss).
-    Each gradient must match both the numerical gradient and the reference.
+    Each gradient must match both the numerical gradient and the reference.  ``modifies`` and
+    ``diagnose`` as for :func:`check_function`.
     """
     cases = _cases(cases)
     names = list(outputs) if outputs else [f"d{w}" for w in wrt]
     spec = {"kind": "gradient", "part": part, "reference": reference, "forward": forward,
             "wrt": list(wrt), "upstream": upstream, "outputs": names, "tol": tol,
             "no_warnings": no_warnings, "cases": [c.to_json() for c in cases]}
-    _run(spec, [_evaluate(fn, c, names) for c in cases])
+    if diagnose:
+        spec["diagnose"] = diagnose
+    _run(spec, [_evaluate(fn, c, names, modifies) for c in cases])
 
 
-def check_values(part, values, *, verifier, params=None):
+def check_values(part, values, *, verifier, params=None, allow=(), forbid=()):
     """Check values the student computed (weights, predictions ...) with a trusted verifier.
 
     ``values`` is a dict name -> array; ``verifier`` names a function
@@ -347,7 +524,8 @@ def _load_results(folder, call, n_cases):
         error = info.get("error")
         results.append({"outputs": None if error else outputs,
                         "error": str(error) if error else None,
-                        "warnings": [str(w) for w in info.get("warnings") or []]})
+                        "warnings": [str(w) for w in info.get("warnings") or []],
+                        "changed": [str(c) for c in info.get("changed") or []]})
     return results
 
 
