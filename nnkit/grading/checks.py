@@ -35,7 +35,7 @@ from ..gradcheck import numerical_gradient
 from .cases import Case
 
 __all__ = ["RECORD_ENV", "check_function", "check_gradient", "check_values", "compare_records",
-           "resolve", "substitute"]
+           "required_part", "required_values", "resolve", "substitute"]
 
 RECORD_ENV = "NNKIT_GRADING_RECORD"
 #: folder of trusted helpers the sandboxed grader stages for the test cell that substitutes them
@@ -69,6 +69,17 @@ def resolve(name):
         raise ValueError(f"cannot find the reference {name!r}: {exc}") from None
 
 
+REFERENCES = "nnkit.grading.references"
+
+
+def _references_absent():
+    import importlib.util
+    try:
+        return importlib.util.find_spec(REFERENCES) is None
+    except (ImportError, ValueError):
+        return True
+
+
 def _staged(name):
     folder = os.environ.get(TRUSTED_ENV)
     path = Path(folder) / f"{name}.pkl" if folder else None
@@ -83,10 +94,24 @@ def _staged(name):
 def substitute(namespace, **references):
     """Temporarily replace the student's helpers by trusted references, so that a
     function that calls them is graded on its own: ``with substitute(globals(),
-    update="nnkit.grading.references.perceptron_update"): check_function(...)``."""
+    update="nnkit.grading.references.perceptron_update"): check_function(...)``.
+
+    Where the instructor-only references are absent (the student course), the student's own
+    helpers stay in place: the visible test then checks them together, and says so."""
     missing = object()
     saved = {name: namespace.get(name, missing) for name in references}
-    namespace.update({name: resolve(ref) for name, ref in references.items()})
+    trusted, own = {}, []
+    for name, ref in references.items():
+        try:
+            trusted[name] = resolve(ref)
+        except ValueError:
+            if not (isinstance(ref, str) and ref.startswith(REFERENCES + ".") and _references_absent()):
+                raise
+            own.append(name)
+    if own:
+        print(f"(this visible test uses your own {', '.join(own)}; grading uses a correct one, so a "
+              "mistake there costs only its own part)")
+    namespace.update(trusted)
     try:
         yield
     finally:
@@ -172,9 +197,14 @@ def _lines(*parts, width=80):
         if "\n" in part:  # already made of lines
             out += part.split("\n")
             continue
-        indent = "" if i == 0 else "  "
-        out += textwrap.wrap(part, width, initial_indent=indent, subsequent_indent="    ",
-                             break_on_hyphens=False, break_long_words=False) or [indent]
+        if i == 0:  # validate prints it after "AssertionError: ": the first line stays shorter
+            head = textwrap.wrap(part, width - 16, break_on_hyphens=False, break_long_words=False) or [""]
+            out += head[:1] + textwrap.wrap(" ".join(head[1:]), width, initial_indent="    ",
+                                            subsequent_indent="    ", break_on_hyphens=False,
+                                            break_long_words=False)
+            continue
+        out += textwrap.wrap(part, width, initial_indent="  ", subsequent_indent="    ",
+                             break_on_hyphens=False, break_long_words=False)
     return "\n".join(out)
 
 
@@ -304,7 +334,29 @@ def _judge(spec, results, show=True):
         return _judge_quietly(spec, results, show)
 
 
+def _n_main(spec):
+    """How many results the check itself has (one per case; one for values)."""
+    return max(len(spec.get("cases") or []), 1)
+
+
+def _n_results(spec):
+    """How many results a check records: its own, then those of the parts it requires."""
+    return _n_main(spec) + sum(_n_main(sub) for sub in spec.get("requires") or [])
+
+
 def _judge_quietly(spec, results, show):
+    if spec.get("requires"):  # a composed check: the student's parts together
+        offset = _n_main(spec)
+        for sub in spec["requires"]:
+            n = _n_main(sub)
+            ok, message, _ = _judge_quietly(sub, results[offset:offset + n], False)
+            offset += n
+            if not ok:
+                return True, _lines(f"{spec['part']}: not counted here:",
+                                    f"your {sub['part']} fails its own check "
+                                    f"({sub.get('pays') or 'its own part'} pays for it):",
+                                    message.splitlines()[0]), ""
+        results = results[:_n_main(spec)]
     part = spec["part"]
     names = spec["outputs"]
     for res in results:  # records read back from disk must have every output
@@ -317,7 +369,8 @@ def _judge_quietly(spec, results, show):
             return False, f"{part}: {why}", ""
         ok, message = resolve(spec["verifier"])(dict(zip(spec["outputs"], res["outputs"])),
                                                 **spec.get("params", {}))
-        return bool(ok), f"{part}: {message}", ""
+        first, *rest = str(message).split("\n")
+        return bool(ok), _lines(f"{part}: {first}", *[r.strip() for r in rest]), ""
     cases = [Case.from_json(c) for c in spec["cases"]]
     # first what a student can act on at once (errors, changed inputs), then the values on the
     # cases where numpy did not warn, and only then the warnings: a wrong formula is told that
@@ -398,16 +451,21 @@ def _record(directory, spec, results):
 
 def _run(spec, results):
     record_dir = os.environ.get(RECORD_ENV)
-    if os.environ.get(COLLECT_ENV) and spec["kind"] in ("function", "gradient"):
-        _collect(os.environ[COLLECT_ENV], spec)
+    if os.environ.get(COLLECT_ENV):  # `nnkit-course dist` on the untouched exercises: no judging
+        if spec["kind"] in ("function", "gradient"):
+            _collect(os.environ[COLLECT_ENV], spec)
+        print(f"{spec['part']}: expected values collected")
+        return
     if record_dir:
         _record(record_dir, spec, results)
     failed = next((i for i, r in enumerate(results) if r["exception"] is not None), None)
-    if failed is not None:
+    if failed is not None and not spec.get("requires"):  # composed checks: the judge says who pays
         cases = spec.get("cases")
         where = Case.from_json(cases[failed]).describe() if cases else "your values"
-        raise AssertionError(_lines(f"{spec['part']}: your code raised {results[failed]['error']}",
-                                    f"on the case ({where})")) from results[failed]["exception"]
+        error = results[failed]["error"]
+        error = error if error.startswith("your code raised") else f"your code raised {error}"
+        raise AssertionError(_lines(f"{spec['part']}: {error}", f"on the case ({where})")) \
+            from results[failed]["exception"]
     if record_dir:
         print(f"{spec['part']}: outputs recorded for grading")
         return
@@ -429,7 +487,7 @@ def _cases(cases):
 
 
 def check_function(part, fn, *, reference, cases, tol=1e-7, outputs=None, no_warnings=True, allow=(),
-                   forbid=(), modifies=(), diagnose=None):
+                   forbid=(), modifies=(), diagnose=None, requires=()):
     """Check fn against the trusted ``reference`` (a dotted name) on each case.
 
     fn and the reference are called with the case's arguments, in order; they
@@ -444,6 +502,12 @@ def check_function(part, fn, *, reference, cases, tol=1e-7, outputs=None, no_war
     such an argument becomes, have fn and the reference return it).  ``diagnose`` names a
     trusted function ``(inputs, yours, expected) -> sentence or None`` whose sentence is added
     to a failure message (e.g. "you normalised along the wrong axis").
+
+    ``requires`` lists the earlier parts fn calls, as :func:`required_part` /
+    :func:`required_values` build them: fn then runs with the student's own parts (no
+    substitution) and the check is not counted when one of those parts fails its own check,
+    so that a bug that only shows when the parts work together costs this part, and a bug in
+    an earlier part costs that part only.
     """
     cases = _cases(cases)
     names = list(outputs) if outputs else [part]
@@ -451,11 +515,11 @@ def check_function(part, fn, *, reference, cases, tol=1e-7, outputs=None, no_war
             "no_warnings": no_warnings, "cases": [c.to_json() for c in cases]}
     if diagnose:
         spec["diagnose"] = diagnose
-    _run(spec, [_evaluate(fn, c, names, modifies) for c in cases])
+    _run(*_composed(spec, [_evaluate(fn, c, names, modifies) for c in cases], requires))
 
 
 def check_gradient(part, fn, *, reference, forward, wrt, cases, upstream=None, tol=1e-6, outputs=None,
-                   no_warnings=True, allow=(), forbid=(), modifies=(), diagnose=None):
+                   no_warnings=True, allow=(), forbid=(), modifies=(), diagnose=None, requires=()):
     """Check a backward function numerically and against the trusted reference.
 
     fn(*case args) returns the gradients w.r.t. the arguments named in ``wrt``
@@ -463,8 +527,8 @@ def check_gradient(part, fn, *, reference, forward, wrt, cases, upstream=None, t
     is taken by central differences (float64) of the scalar
     ``sum(upstream * forward(other args))`` when ``upstream`` names the
     argument holding dL/d(output), else of ``forward(args)`` itself (a loss).
-    Each gradient must match both the numerical gradient and the reference.  ``modifies`` and
-    ``diagnose`` as for :func:`check_function`.
+    Each gradient must match both the numerical gradient and the reference.  ``modifies``,
+    ``diagnose`` and ``requires`` as for :func:`check_function`.
     """
     cases = _cases(cases)
     names = list(outputs) if outputs else [f"d{w}" for w in wrt]
@@ -473,25 +537,82 @@ def check_gradient(part, fn, *, reference, forward, wrt, cases, upstream=None, t
             "no_warnings": no_warnings, "cases": [c.to_json() for c in cases]}
     if diagnose:
         spec["diagnose"] = diagnose
-    _run(spec, [_evaluate(fn, c, names, modifies) for c in cases])
+    _run(*_composed(spec, [_evaluate(fn, c, names, modifies) for c in cases], requires))
 
 
-def check_values(part, values, *, verifier, params=None, allow=(), forbid=()):
+def check_values(part, values, *, verifier, params=None, allow=(), forbid=(), requires=()):
     """Check values the student computed (weights, predictions ...) with a trusted verifier.
 
     ``values`` is a dict name -> array; ``verifier`` names a function
     ``verifier(values, **params) -> (ok, message)``.  Use it where many answers
     are right (hand-set weights) or a property is graded (test accuracy).
+    ``requires`` as for :func:`check_function`.
     """
-    names = list(values)
+    spec, result = _values_spec(part, values, verifier, params)
+    _run(*_composed(spec, [result], requires))
+
+
+def _values_spec(part, values, verifier, params):
+    """``values`` (or one of its values) may be a function without arguments that computes it (a
+    training run): its exceptions are then the student's, reported by the check."""
     result = {"outputs": None, "error": None, "warnings": [], "exception": None}
+    if callable(values):
+        try:
+            values = values()
+        except Exception as exc:
+            result["error"], result["exception"] = f"your code raised {type(exc).__name__}: {exc}", exc
+            values = {}
+    names = list(values)
     try:
-        result["outputs"] = [_to_array(v, n) for n, v in values.items()]
+        if result["error"]:
+            raise _StudentError(result["error"])
+        result["outputs"] = [_to_array(v, n) for n, v in values.items() if not callable(v)]
+        if any(callable(v) for v in values.values()):
+            try:
+                computed = {n: v() if callable(v) else v for n, v in values.items()}
+            except Exception as exc:
+                raise _StudentError(f"your code raised {type(exc).__name__}: {exc}") from exc
+            result["outputs"] = [_to_array(v, n) for n, v in computed.items()]
+    except _StudentError as exc:
+        result["error"], result["exception"] = str(exc), exc
     except Exception as exc:
         result["error"], result["exception"] = f"{type(exc).__name__}: {exc}", exc
     spec = {"kind": "values", "part": part, "verifier": verifier, "params": dict(params or {}),
             "outputs": names, "cases": []}
-    _run(spec, [result])
+    return spec, result
+
+
+# --- composition: the student's own parts, run together -------------------------------
+
+class _StudentError(Exception):
+    """An exception raised by the student's code while a check computed its values."""
+
+
+def required_part(part, fn, *, reference, cases, pays, tol=1e-7, outputs=None, no_warnings=True):
+    """An earlier part that a composed check runs (``requires=[...]``): fn is checked against
+    the reference on the cases like :func:`check_function`, but only to decide who pays.  When
+    it fails, the composed check is not counted (``pays`` names the part that pays, e.g.
+    ``"part 1"``); when it passes, a wrong composed result is the composition's own bug."""
+    cases = _cases(cases)
+    names = list(outputs) if outputs else [part]
+    spec = {"kind": "function", "part": part, "reference": reference, "outputs": names, "tol": tol,
+            "no_warnings": no_warnings, "cases": [c.to_json() for c in cases], "pays": pays}
+    return spec, [_evaluate(fn, c, names) for c in cases]
+
+
+def required_values(part, values, *, verifier, pays, params=None):
+    """Like :func:`required_part` for a part graded by a verifier (see :func:`check_values`)."""
+    spec, result = _values_spec(part, values, verifier, params)
+    spec["pays"] = pays
+    return spec, [result]
+
+
+def _composed(spec, results, requires):
+    """The spec and results of a check, with those of the parts it requires appended."""
+    if not requires:
+        return spec, results
+    spec = {**spec, "requires": [sub for sub, _ in requires]}
+    return spec, results + [r for _, sub_results in requires for r in sub_results]
 
 
 # --- the trusted side of record mode ---------------------------------------------
@@ -544,7 +665,7 @@ def compare_records(record_dir, expected=None):
         part = folder.name
         messages, passed = [], True
         for call, spec in enumerate(_load_calls(folder)):
-            results = _load_results(record_dir / part, call, len(spec.get("cases") or []))
+            results = _load_results(record_dir / part, call, _n_results(spec))
             try:
                 ok, message, _ = _judge(spec, results, show=False)
             except Exception as exc:  # a malformed record must not stop the batch
