@@ -14,7 +14,7 @@ from .layers import (Dense, Dropout, Identity, Layer, LeakyReLU, ReLU, Sequentia
                      Softmax, Tanh)
 from .losses import binary_cross_entropy_with_logits, logistic_loss, mse, softmax_cross_entropy
 from .models import MLP, ConvergenceWarning, LogisticRegression, Perceptron
-from .optim import SGD, minibatches
+from .optim import SGD, Adam, minibatches
 
 __version__ = "0.1.0"
 
@@ -37,6 +37,6 @@ __all__ = [
     "Layer", "Dense", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "Softmax", "Identity", "Dropout",
     "Sequential", "mse", "logistic_loss", "binary_cross_entropy_with_logits",
     "softmax_cross_entropy", "Perceptron", "LogisticRegression", "MLP", "ConvergenceWarning",
-    "SGD", "minibatches", "numerical_gradient", "rel_error", "check_layer", "check_model",
+    "SGD", "Adam", "minibatches", "numerical_gradient", "rel_error", "check_layer", "check_model",
     "load_mnist",
 ]

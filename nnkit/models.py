@@ -15,7 +15,7 @@ import numpy as np
 from . import activations as A
 from .layers import Dense, Dropout, LeakyReLU, ReLU, Sequential, Sigmoid, Tanh
 from .losses import logistic_loss, softmax_cross_entropy
-from .optim import SGD, minibatches
+from .optim import SGD, Adam, minibatches
 
 __all__ = ["ConvergenceWarning", "Perceptron", "LogisticRegression", "MLP"]
 
@@ -139,7 +139,8 @@ class LogisticRegression(_BinaryLinear):
     Model: P(y = +1 | x) = sigma(w^T x) with x_0 = 1 (w[0] is the bias);
     loss (lectures): L(w) = 1/N sum_n ln(1 + e^{-y_n w^T x_n}), y_n in {-1, +1};
     gradient: dL/dw = -1/N sum_n y_n x_n / (1 + e^{y_n w^T x_n});
-    update: w <- w - lr dL/dw.
+    update: w <- w - lr dL/dw, or with momentum beta > 0 (a velocity v, starting at 0):
+    v <- beta v + dL/dw, w <- w - lr v (``optim.SGD``); optimizer="adam" uses ``optim.Adam``.
 
     batch_size: None = gradient descent on the whole data set (one update per
     epoch); 1 = "very stochastic" gradient descent (one sample per update);
@@ -151,9 +152,14 @@ class LogisticRegression(_BinaryLinear):
     (n_updates + 1, d + 1) of w before the first and after every update.
     """
 
-    def __init__(self, lr=0.1, epochs=100, batch_size=None, seed=None, record_path=False):
+    def __init__(self, lr=0.1, epochs=100, batch_size=None, seed=None, record_path=False, momentum=0.0,
+                 optimizer="sgd"):
+        if not 0 <= momentum < 1:
+            raise ValueError(f"LogisticRegression expected 0 <= momentum < 1, got {momentum}")
+        if optimizer not in ("sgd", "adam"):
+            raise ValueError(f"LogisticRegression expected optimizer 'sgd' or 'adam', got {optimizer!r}")
         self.lr, self.epochs, self.batch_size = lr, epochs, batch_size
-        self.seed, self.record_path = seed, record_path
+        self.seed, self.record_path, self.momentum, self.optimizer = seed, record_path, momentum, optimizer
         self.w = None
 
     @property
@@ -173,10 +179,14 @@ class LogisticRegression(_BinaryLinear):
         path = [self.w.copy()]
         self.history_ = {"loss": [], "accuracy": []}
         batch = len(Xa) if self.batch_size is None else self.batch_size
+        params, grads = {"w": self.w}, {"w": np.zeros_like(self.w)}
+        opt = (Adam(params, grads, lr=self.lr) if self.optimizer == "adam"
+               else SGD(params, grads, lr=self.lr, momentum=self.momentum))
         for epoch in range(self.epochs):
             for Xb, yb in minibatches(Xa, y, batch, shuffle=self.batch_size is not None, seed=rng):
                 _, delta = logistic_loss(Xb @ self.w, yb)     # delta_n = dL/ds_n
-                self.w -= self.lr * (Xb.T @ delta)            # dL/dw = sum_n delta_n x_n
+                grads["w"][...] = Xb.T @ delta                # dL/dw = sum_n delta_n x_n
+                opt.step()                                    # w <- w - lr dL/dw (or momentum, Adam)
                 if self.record_path:
                     path.append(self.w.copy())
             s = Xa @ self.w

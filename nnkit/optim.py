@@ -5,10 +5,14 @@ With momentum mu (a velocity v per parameter):  v <- mu v + dL/dw,  w <- w - eta
 L2 weight decay lambda adds lambda w to the gradient of every weight matrix
 (keys starting with "W"; biases are not decayed), i.e. the loss gets
 + lambda/2 ||W||^2.
+Adam (Kingma & Ba, 2015): running averages of the gradient and of its square give every weight
+its own step size:  m <- b1 m + (1 - b1) g,  v <- b2 v + (1 - b2) g^2,
+w <- w - eta m_hat / (sqrt(v_hat) + eps) with the bias corrections m_hat = m / (1 - b1^t),
+v_hat = v / (1 - b2^t) after t steps.
 """
 import numpy as np
 
-__all__ = ["SGD", "minibatches"]
+__all__ = ["SGD", "Adam", "minibatches"]
 
 
 class SGD:
@@ -50,6 +54,43 @@ class SGD:
                 if decay:
                     buf += (self.lr * self.weight_decay) * w
                 w -= buf
+
+
+class Adam:
+    """Adam, updating ``params`` in place from ``grads`` (the same dicts as :class:`SGD`).
+
+    Per parameter it keeps ``m`` (running mean of the gradient) and ``v`` (running mean of its
+    square), both starting at 0; ``t`` counts the steps.  The step of one weight is about
+    ``lr * sign(g)`` when its gradient is steady, whatever the gradient's size.  Matches
+    ``torch.optim.Adam`` (no weight decay).
+    """
+
+    def __init__(self, params, grads, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+        missing = set(params) ^ set(grads)
+        if missing:
+            raise ValueError(f"Adam expected params and grads with the same keys, they differ in {sorted(missing)}")
+        b1, b2 = betas
+        if lr <= 0 or not (0 <= b1 < 1 and 0 <= b2 < 1) or eps < 0:
+            raise ValueError(f"Adam expected lr > 0, 0 <= betas < 1, eps >= 0; got lr={lr}, betas={betas}, eps={eps}")
+        self.params, self.grads = params, grads
+        self.lr, self.betas, self.eps = lr, (b1, b2), eps
+        self.m = {k: np.zeros_like(p) for k, p in params.items()}
+        self.v = {k: np.zeros_like(p) for k, p in params.items()}
+        self.t = 0
+
+    def step(self):
+        """One update of every parameter: w <- w - lr m_hat / (sqrt(v_hat) + eps)."""
+        self.t += 1
+        b1, b2 = self.betas
+        c1, c2 = 1 - b1 ** self.t, 1 - b2 ** self.t        # bias corrections (m and v start at 0)
+        for key, w in self.params.items():
+            g = self.grads[key]
+            m, v = self.m[key], self.v[key]
+            m *= b1
+            m += (1 - b1) * g
+            v *= b2
+            v += (1 - b2) * g * g
+            w -= self.lr * (m / c1) / (np.sqrt(v / c2) + self.eps)
 
 
 def minibatches(X, y, batch_size, shuffle=True, seed=None):

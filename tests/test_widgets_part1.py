@@ -232,3 +232,30 @@ def test_activation_explorer_live_ui_and_static():
     fig = a.static_figure()
     assert isinstance(fig, Figure) and len(fig.axes) == 2
     assert a.animation_html() is None  # nothing moves in this lesson: a figure only
+
+
+def test_gd_explorer_momentum_slider_draws_plain_gd_alongside():
+    X, y = toy_1d(n=60, seed=0)
+    g = gd_explorer(X + 2, y, lr=1.0, epochs=40)  # shifted inputs: a long, narrow valley
+    g.build_ui()
+    assert g.state["plain_path"] is None  # plain GD: one path
+    plain = g.state["losses"][-1]
+    g.controls["momentum"].value = 0.8
+    assert g.state["plain_path"].shape == g.state["path"].shape == (41, 2)
+    assert g.state["plain_losses"][-1] == pytest.approx(plain)  # the comparison is the run without momentum
+    assert g.state["losses"][-1] < plain  # momentum gets further down the valley in 40 epochs
+    g.controls["optimizer"].value = "adam"
+    assert g.state["plain_path"] is not None and g.state["model"].optimizer == "adam"
+
+
+def test_gd_explorer_races_settings_in_static_mode():
+    X, y = toy_1d(n=60, seed=0)
+    g = gd_explorer(X + 2, y, lr=1.0, momentum=0.8, animation_epochs=3,
+                    compare={"GD": {}, "momentum": {"momentum": 0.8}, "Adam": {"optimizer": "adam", "lr": 0.3}})
+    fig = g.static_figure()
+    assert len(fig.axes) == 2 and len(fig.axes[0].get_legend().get_texts()) >= 2  # both paths drawn
+    assert g.animation_html().count("data:image/png;base64") == 4
+    with pytest.raises(ValueError, match="unknown settings"):
+        gd_explorer(compare={"x": {"beta": 0.9}})
+    with pytest.raises(ValueError, match="momentum"):
+        gd_explorer(momentum=1.0)

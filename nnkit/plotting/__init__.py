@@ -16,5 +16,6 @@ from .basic import (  # chapters 1-3
     plot_network,
     plot_truth_table,
 )
+from .diagrams import plot_backprop_layers, plot_computational_graph, plot_layer_histograms  # chapters 3-5 (issue 16)
 from .images import confusion_matrix, plot_confusion_matrix, plot_image_grid, plot_misclassified, plot_weight_images  # chapter 5 (book2)
 from .beyond_mlp import plot_feature_maps, plot_filters, plot_sequence_prediction, plot_transfer_curve  # chapters 6-7 (book3)

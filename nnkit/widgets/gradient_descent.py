@@ -5,10 +5,14 @@ Model and loss (lectures): P(y | x) = sigma(y w^T x) with x = (1, x), y in {-1, 
 L(w) = 1/N sum_n ln(1 + e^{-y_n w^T x_n}). Training is nnkit's ``LogisticRegression``, which
 records the weights after every update (``record_path=True``).
 
-Live: sliders for the learning rate eta, the batch size (1 = "very stochastic", N = full batch),
-the number of epochs and the shuffling seed; the figure shows the path of w over the loss contours
-and the loss after each epoch. Static (the book): the figure at the defaults and an animation of
-full-batch GD, mini-batch SGD and one-example SGD racing over the same contours.
+Live: sliders for the learning rate eta, the momentum beta, the batch size (1 = "very stochastic",
+N = full batch), the number of epochs and the shuffling seed, and a choice of optimiser (SGD or
+Adam); the figure shows the path of w over the loss contours and the loss after each epoch, with
+plain gradient descent (beta = 0, same eta and batch size) drawn next to it whenever momentum or
+Adam is on. Static (the book): the figure at the defaults and an animation of several settings
+racing over the same contours (by default full-batch GD, mini-batch SGD and one-example SGD).
+
+Momentum (lectures' notation for the update): v <- beta v + dL/dw, w <- w - eta v.
 """
 
 from __future__ import annotations
@@ -58,7 +62,7 @@ class GDExplorer(Widget):
     fps = 6
 
     def __init__(self, X=None, y=None, lr=1.0, batch_size=None, epochs=30, seed=0, compare=(None, 8, 1),
-                 animation_epochs=20):
+                 animation_epochs=20, momentum=0.0, optimizer="sgd"):
         if (X is None) != (y is None):
             raise ValueError("give both X and y or neither")
         if X is None:
@@ -73,9 +77,14 @@ class GDExplorer(Widget):
         self.X, self.y, self.N = X, y, len(X)
         self.w_star = minimiser(X, y)
         self.L_star = float(logistic_loss_surface(self.w_star, X, y)[0])
+        if not 0 <= momentum < 1:
+            raise ValueError(f"expected 0 <= momentum < 1, got {momentum}")
+        if optimizer not in ("sgd", "adam"):
+            raise ValueError(f"expected optimizer 'sgd' or 'adam', got {optimizer!r}")
         self._init = {"lr": float(lr), "batch_size": self.N if batch_size is None else int(batch_size),
-                      "epochs": int(epochs), "seed": int(seed)}
-        self.compare = compare
+                      "epochs": int(epochs), "seed": int(seed), "momentum": float(momentum),
+                      "optimizer": optimizer}
+        self.compare = self._races(compare)
         self.animation_epochs = animation_epochs
         super().__init__()
 
@@ -86,12 +95,35 @@ class GDExplorer(Widget):
         """L(w) for rows w = (w0, w1) of W (m, 2)."""
         return logistic_loss_surface(W, self.X, self.y)
 
-    def run(self, lr, batch_size, epochs, seed=0):
+    def _races(self, compare):
+        """The animation's runs: {label: settings}, from batch sizes or from a dict of settings."""
+        if isinstance(compare, dict):
+            allowed = {"lr", "batch_size", "momentum", "optimizer"}
+            for name, settings in compare.items():
+                if not set(settings) <= allowed:
+                    raise ValueError(f"compare[{name!r}]: unknown settings {sorted(set(settings) - allowed)}; "
+                                     f"use {sorted(allowed)}")
+            return {name: dict(settings) for name, settings in compare.items()}
+        races = {}
+        for b in compare:
+            size = self.N if b is None else int(b)
+            name = "GD (full batch)" if size >= self.N else ("SGD, 1 example" if size == 1 else f"SGD, batch {size}")
+            races[name] = {"batch_size": size}
+        return races
+
+    def run(self, lr, batch_size, epochs, seed=0, momentum=0.0, optimizer="sgd"):
         """Train nnkit's LogisticRegression from w = 0; returns the fitted model (with ``path_``)."""
         from nnkit.models import LogisticRegression
 
         batch = None if batch_size is None or batch_size >= self.N else int(batch_size)
-        return LogisticRegression(lr=lr, epochs=epochs, batch_size=batch, seed=seed, record_path=True).fit(self.X, self.y)
+        return LogisticRegression(lr=lr, epochs=epochs, batch_size=batch, seed=seed, record_path=True,
+                                  momentum=momentum, optimizer=optimizer).fit(self.X, self.y)
+
+    def _label(self, batch_size, momentum, optimizer):
+        kind = "GD" if batch_size >= self.N else f"SGD, batch {batch_size}"
+        if optimizer == "adam":
+            return "Adam" if batch_size >= self.N else f"Adam, batch {batch_size}"
+        return f"{kind} + momentum β = {momentum:g}" if momentum else kind
 
     def _box(self, paths):
         """Contour limits: around the minimum and the start, grown to hold the paths (up to +-40)."""
@@ -116,19 +148,32 @@ class GDExplorer(Widget):
                                   continuous_update=False, style=style),
             "seed": W.IntSlider(min=0, max=max(9, self._init["seed"]), description="shuffle seed",
                                 continuous_update=False, style=style),
+            "momentum": W.FloatSlider(min=0.0, max=0.95, step=0.05, description="momentum β",
+                                      continuous_update=False, readout_format=".2f", style=style),
+            "optimizer": W.Dropdown(options=[("SGD (with momentum β)", "sgd"), ("Adam", "adam")],
+                                    description="optimiser", style=style),
         }
 
-    def draw(self, fig, lr, batch_size, epochs, seed):
-        model = self.run(lr, batch_size, epochs, seed)
+    def draw(self, fig, lr, batch_size, epochs, seed, momentum=0.0, optimizer="sgd"):
+        model = self.run(lr, batch_size, epochs, seed, momentum, optimizer)
         ax, ax_loss = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.15, 1]})
-        label = "GD (full batch)" if batch_size >= self.N else f"SGD, batch {batch_size}"
-        w0r, w1r = self._box([model.path_])
-        plot_loss_contours(self.loss, ax=ax, w0_range=w0r, w1_range=w1r, paths={label: model.path_},
-                           minimum=self.w_star)
+        label = self._label(batch_size, momentum, optimizer)
+        paths, runs = {}, {}
+        plain = None
+        if momentum or optimizer == "adam":  # plain gradient descent alongside, same eta and batch size
+            plain = self.run(lr, batch_size, epochs, seed)
+            paths[self._label(batch_size, 0.0, "sgd")] = plain.path_
+            runs[self._label(batch_size, 0.0, "sgd")] = plain
+        paths[label] = model.path_
+        runs[label] = model
+        w0r, w1r = self._box(list(paths.values()))
+        plot_loss_contours(self.loss, ax=ax, w0_range=w0r, w1_range=w1r, paths=paths, minimum=self.w_star)
         ax.set_title(f"η = {lr:.3g}: {len(model.path_) - 1} updates in {epochs} epoch(s)", fontsize=10)
-        losses = [float(self.loss(np.zeros((1, 2)))[0])] + list(model.history_["loss"])
-        ax_loss.plot(np.arange(epochs + 1), losses, marker="." if epochs <= 40 else None, color=CLASS_COLORS[0],
-                     label=label)
+        L0 = float(self.loss(np.zeros((1, 2)))[0])
+        losses = [L0] + list(model.history_["loss"])
+        for k, (name, m) in enumerate(runs.items()):
+            ax_loss.plot(np.arange(epochs + 1), [L0] + list(m.history_["loss"]), marker="." if epochs <= 40 else None,
+                         color=CLASS_COLORS[k], label=name)
         ax_loss.axhline(self.L_star, color="0.3", linestyle=":", label="minimum loss")
         ax_loss.set_xlabel("epoch")
         ax_loss.set_ylabel("loss $L(\\mathbf{w})$ on all data")
@@ -137,16 +182,19 @@ class GDExplorer(Widget):
         ax_loss.legend(fontsize="small")
         ax_loss.set_title(f"final loss {losses[-1]:.4f} (minimum {self.L_star:.4f})", fontsize=10)
         self.state.update(model=model, path=model.path_, w=model.w.copy(), losses=np.array(losses),
-                          n_updates=len(model.path_) - 1)
+                          n_updates=len(model.path_) - 1,
+                          plain_path=None if plain is None else plain.path_,
+                          plain_losses=None if plain is None else np.array([L0] + list(plain.history_["loss"])))
 
     def animate(self, fig):
         v = self.defaults()
         E = self.animation_epochs
         runs = {}
-        for b in self.compare:
-            size = self.N if b is None else b
-            name = "GD (full batch)" if size >= self.N else ("SGD, 1 example" if size == 1 else f"SGD, batch {size}")
-            runs[name] = self.run(v["lr"], size, E, v["seed"])
+        for name, settings in self.compare.items():
+            s = {"lr": v["lr"], "batch_size": v["batch_size"], "momentum": 0.0, "optimizer": "sgd", **settings}
+            size = self.N if s["batch_size"] is None else s["batch_size"]
+            runs[name] = self.run(s["lr"], size, E, v["seed"], s["momentum"], s["optimizer"])
+        same_lr = len({settings.get("lr", v["lr"]) for settings in self.compare.values()}) == 1
         ax, ax_loss = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.15, 1]})
         w0r, w1r = self._box([m.path_ for m in runs.values()])
         plot_loss_contours(self.loss, ax=ax, w0_range=w0r, w1_range=w1r, minimum=self.w_star, resolution=80,
@@ -175,7 +223,7 @@ class GDExplorer(Widget):
                 line.set_data(path[:, 0], path[:, 1])
                 losses = [L0] + list(m.history_["loss"][:epoch])
                 curve.set_data(np.arange(epoch + 1), losses)
-            title.set_text(f"η = {v['lr']:.3g}, after {epoch} epoch(s)")
+            title.set_text(f"η = {v['lr']:.3g}, after {epoch} epoch(s)" if same_lr else f"after {epoch} epoch(s)")
             return []
 
         show(0)
@@ -184,7 +232,7 @@ class GDExplorer(Widget):
 
 
 def gd_explorer(X=None, y=None, *, lr=1.0, batch_size=None, epochs=30, seed=0, compare=(None, 8, 1),
-                animation_epochs=20):
+                animation_epochs=20, momentum=0.0, optimizer="sgd"):
     """Explore gradient descent on the logistic loss of 1-D data: learning rate and batch size.
 
     Parameters
@@ -193,8 +241,15 @@ def gd_explorer(X=None, y=None, *, lr=1.0, batch_size=None, epochs=30, seed=0, c
         1-D data (N,) or (N, 1) with labels in {-1, +1} or {0, 1}; default :func:`toy_1d`.
     lr, batch_size, epochs, seed :
         The starting settings (batch_size None = full batch), drawn in the static figure.
-    compare : tuple
-        Batch sizes raced in the animation (None = full batch), at the learning rate ``lr``.
+    momentum : float
+        The starting momentum beta in [0, 1): v <- beta v + dL/dw, w <- w - lr v. When it is
+        positive (or with Adam) the figure also shows plain gradient descent, same lr and batches.
+    optimizer : "sgd" or "adam"
+        The starting optimiser (``nnkit.optim.SGD`` with momentum, or ``nnkit.optim.Adam``).
+    compare : tuple or dict
+        What the animation races: a tuple of batch sizes (None = full batch) at ``lr``, or a dict
+        {label: settings} whose settings may set "lr", "batch_size", "momentum" and "optimizer"
+        (the rest from the starting settings), e.g. ``{"GD": {}, "momentum": {"momentum": 0.8}}``.
     animation_epochs : int
         Length of the animation, one frame per epoch.
 
@@ -202,4 +257,4 @@ def gd_explorer(X=None, y=None, *, lr=1.0, batch_size=None, epochs=30, seed=0, c
     ``losses`` per epoch and ``w``; ``.loss(W)`` evaluates L on rows of W; ``.w_star`` is the minimum.
     """
     return GDExplorer(X, y, lr=lr, batch_size=batch_size, epochs=epochs, seed=seed, compare=compare,
-                      animation_epochs=animation_epochs)
+                      animation_epochs=animation_epochs, momentum=momentum, optimizer=optimizer)
