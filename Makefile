@@ -14,9 +14,10 @@ help:
 	@echo "make book   create .venv, install nnkit[dev], build the book into book/_build/html"
 	@echo "make test   create .venv, install nnkit[dev], run the whole test suite"
 
-$(STAMP): pyproject.toml
+# constraints.txt pins torch to its CPU wheel's version (the package itself only says torch>=2.2).
+$(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --no-warn-script-location -e '.[dev]' 2>&1 | grep -v "is ignored: it is neither" || true
+	$(BIN)/python -m pip install --quiet --no-warn-script-location -c constraints.txt -e '.[dev]' 2>&1 | grep -v "is ignored: it is neither" || true
 	@$(BIN)/python -c "import nnkit, torch" || (echo "installation failed: see the pip output above" && exit 1)
 	@touch $(STAMP)
 

@@ -1,8 +1,8 @@
 """load_mnist: search order, formats, download, faults and the subset fallback.
 
 No test touches the real network or the real user cache: HOME, XDG_CACHE_HOME and NNKIT_DATA point
-into tmp_path, the system directories and mirrors are replaced, and every URL opened must be on
-127.0.0.1 (a local http.server serving small IDX files the tests make).
+into tmp_path, the system directories and mirrors are replaced, and every URL opened (by pooch,
+through requests) must be on 127.0.0.1 (a local http.server serving small IDX files the tests make).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import requests
 
 import nnkit.data as data
 from nnkit.data import download as download_mod
@@ -61,14 +62,15 @@ def isolated(tmp_path, monkeypatch):
     monkeypatch.delenv("NNKIT_OFFLINE", raising=False)
     monkeypatch.setattr(mnist_mod, "SYSTEM_DIRS", {"digits": (), "fashion": ()})
     monkeypatch.setattr(mnist_mod, "MIRRORS", {"digits": [], "fashion": []})
-    real_urlopen = download_mod.urllib.request.urlopen
+    # Downloads go through pooch, which uses requests: every request must be for 127.0.0.1.
+    real_request = requests.sessions.Session.request
 
-    def loopback_only(url, *args, **kwargs):
-        host = urllib.parse.urlsplit(url).hostname
+    def loopback_only(self, method, url, *args, **kwargs):
+        host = urllib.parse.urlsplit(str(url)).hostname
         assert host in (None, "127.0.0.1"), f"a test tried to open {url}: only 127.0.0.1 is allowed"
-        return real_urlopen(url, *args, **kwargs)
+        return real_request(self, method, url, *args, **kwargs)
 
-    monkeypatch.setattr(download_mod.urllib.request, "urlopen", loopback_only)
+    monkeypatch.setattr(requests.sessions.Session, "request", loopback_only)
 
 
 class _Handler(http.server.SimpleHTTPRequestHandler):
@@ -373,3 +375,31 @@ def test_read_idx_round_trip_and_header_checks(tmp_path):
     (tmp_path / "magic.idx").write_bytes(b"\x01\x02" + raw[2:])
     with pytest.raises(IDXError, match="bad IDX magic number 0x0102"):
         read_idx(tmp_path / "magic.idx")
+
+
+# ---------------------------------------------------------------- pooch underneath
+
+
+def test_the_cache_is_poochs_os_cache(tmp_path):
+    import pooch
+
+    assert data.cache_dir("fashion") == Path(pooch.os_cache("nnkit")) / "fashion"
+    assert data.cache_dir("digits") == tmp_path / "cache" / "nnkit" / "digits"  # XDG_CACHE_HOME
+
+
+def test_downloads_go_through_pooch_retrieve_with_the_sha256(tmp_path, mirror, monkeypatch):
+    import pooch
+
+    calls = []
+    real_retrieve = pooch.retrieve
+
+    def spy(url, known_hash=None, fname=None, path=None, **kwargs):
+        calls.append((url, known_hash, fname, Path(path)))
+        return real_retrieve(url, known_hash=known_hash, fname=fname, path=path, **kwargs)
+
+    monkeypatch.setattr(pooch, "retrieve", spy)
+    data.load_mnist("digits", progress=False)
+    cache = tmp_path / "cache" / "nnkit" / "digits"
+    good = [c for c in calls if not c[0].startswith("http://127.0.0.1:9/")]
+    assert sorted(c[2] for c in good) == sorted(f"{n}.gz" for n in NAMES)
+    assert all(c[1] == "sha256:" + mnist_mod.SHA256["digits"][c[2]] and c[3] == cache for c in good)

@@ -106,6 +106,7 @@ def test_out_has_no_solutions_no_tooling_no_references(out):
     assert not (out / "nnkit" / "course").exists()
     assert not (out / "nnkit" / "grading" / "references.py").exists()
     assert (out / "nnkit" / "grading" / "visible_expected.json").is_file()
+    assert (out / "constraints.txt").is_file() and "-c constraints.txt" in (out / "Makefile").read_text()
     for a in ASSIGNMENTS:
         assert (out / "exercises" / a / f"{a}.ipynb").is_file()
         assert (out / "book" / "assignments" / f"{a}.ipynb").resolve().is_file()

