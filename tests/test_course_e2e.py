@@ -29,7 +29,7 @@ EXPECTED = {
     "alice": {"test_add": 2, "test_mul": 3, "test_square": 1},   # right
     "bob": {"test_add": 2, "test_mul": 0, "test_square": 1},     # mul wrong
     "carol": {"test_add": 2, "test_mul": 3, "test_square": 0},   # part2.ipynb missing
-    "dave": {"test_add": 0, "test_mul": 0, "test_square": 1},    # part1 misnamed -> not collected
+    "dave": {"test_add": 2, "test_mul": 3, "test_square": 1},    # part1 misnamed: found by content
     "erin": {"test_add": 2, "test_mul": 3, "test_square": 1},    # duplicate part1: newest is right
     "frank": {"test_add": 0, "test_mul": 0, "test_square": 1},   # part1 is an empty notebook
     "gina": {"test_add": 0, "test_mul": 0, "test_square": 0},    # untouched exercise
@@ -88,7 +88,10 @@ def collected(tmp_path_factory):
     assert _cli("--course-dir", str(root), "release") == 0
     assert _cli("--course-dir", str(root), "release", "hw") == 0     # idempotent
     zp = _zip(root)
-    assert _cli("--course-dir", str(root), "collect", "hw", str(zp)) == 0
+    # readme.txt matches nothing: refused, nothing written
+    assert _cli("--course-dir", str(root), "collect", "hw", str(zp)) == 1
+    assert not (root / "submitted").exists()
+    assert _cli("--course-dir", str(root), "collect", "hw", str(zp), "--allow-unmatched") == 0
     return root
 
 
@@ -100,21 +103,22 @@ def _copy(src: Path, dst: Path) -> Path:
 def test_collect_reports_and_files(collected, capsys, tmp_path):
     root = _copy(collected, tmp_path / "c")
     zp = _zip(root)
-    assert _cli("--course-dir", str(root), "collect", "hw", str(zp)) == 0
+    assert _cli("--course-dir", str(root), "collect", "hw", str(zp), "--allow-unmatched") == 0
     out = capsys.readouterr().out
-    assert "collected 7 student(s) (7 unchanged)" in out
-    assert "could not match dave_Part 1 (1).ipynb" in out and "rename it dave_part1.ipynb" in out
+    assert "collected 7 student(s) (7 unchanged, 0 new or changed)" in out
+    assert ("dave: dave_Part 1 (1).ipynb is named 'Part 1 (1).ipynb' but is this assignment's "
+            "part1.ipynb: taken as part1.ipynb") in out
     assert ("duplicate for erin: kept the newest erin_2026-11-02-10-00-00_part1.ipynb, ignored "
             "erin_2026-11-01-10-00-00_part1.ipynb") in out
-    assert "missing for carol: part2.ipynb" in out and "missing for dave: part1.ipynb" in out
-    assert "readme.txt: not a .ipynb file" in out
+    assert "missing for carol: part2.ipynb" in out and "missing for dave" not in out
+    assert "could not match readme.txt: not a notebook (.txt)" in out
     sub = root / "submitted"
     assert sorted(p.name for p in sub.iterdir()) == sorted(EXPECTED)
     assert sorted(p.name for p in (sub / "erin" / "hw").iterdir()) == ["part1.ipynb", "part2.ipynb",
                                                                        "timestamp.txt"]
     assert (sub / "erin" / "hw" / "timestamp.txt").read_text().startswith("2026-11-02 10:00:00")
     assert "return a * b" in (sub / "erin" / "hw" / "part1.ipynb").read_text()   # the newer one
-    assert not (sub / "dave" / "hw" / "part1.ipynb").exists()
+    assert (sub / "dave" / "hw" / "part1.ipynb").exists()
 
 
 def test_errors_name_the_fix(collected, tmp_path, capsys):
@@ -159,7 +163,7 @@ def test_rerun_grades_nothing_and_status(graded, capsys):
     assert "nothing to grade: 7 submission(s) already graded" in capsys.readouterr().out
     assert _cli("--course-dir", str(graded), "status") == 0
     line = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("hw ")][0]
-    assert line.split()[:6] == ["hw", "yes", "7", "7/7", "5", "0/7"]
+    assert line.split()[:6] == ["hw", "yes", "7", "7/7", "4", "0/7"]
 
 
 def test_grades_csv(graded, tmp_path, capsys):
@@ -188,16 +192,31 @@ HIDDEN = 'cases=[Case(seed=1, args={"a": normal(2, 4)'     # test_add's hidden c
 VISIBLE = 'cases=[Case(seed=0, args={"a": normal(3,)'
 
 
-def test_feedback_with_and_without_hidden_tests(graded, tmp_path):
+def test_feedback_with_and_without_hidden_tests(graded, tmp_path, capsys):
     fb = _copy(graded, tmp_path / "fb")
-    assert _cli("--course-dir", str(fb), "feedback") == 0
+    # the written answers wait for a human: refused, saying how many and where
+    assert _cli("--course-dir", str(fb), "feedback") == 1
+    err = capsys.readouterr().err
+    assert ("hw: 7 answer(s) of 5 student(s) not graded by hand yet (alice: part2/why; bob: "
+            "part2/why; dave: part2/why; erin: part2/why; frank: part1/test_add; frank: "
+            "part1/test_mul ...)") in err
+    assert not (fb / "feedback").exists()
+    assert _cli("--course-dir", str(fb), "feedback", "--allow-ungraded") == 0
     html = _text(fb / "feedback" / "bob" / "hw" / "part1.html")
-    assert HIDDEN in html                             # nbgrader shows hidden tests by design
-    assert sorted(p.name for p in (fb / "feedback").iterdir()) == sorted(EXPECTED)
-    assert _cli("--course-dir", str(fb), "feedback", "hw", "--hide-hidden-tests") == 0
-    html = _text(fb / "feedback" / "bob" / "hw" / "part1.html")
-    assert HIDDEN not in html and "hidden tests are not shown" in html
+    assert HIDDEN not in html and "hidden tests are not shown" in html    # hidden by default
     assert VISIBLE in html                            # visible tests stay
+    assert sorted(p.name for p in (fb / "feedback").iterdir()) == sorted(EXPECTED)
+    assert _cli("--course-dir", str(fb), "feedback", "hw", "--show-hidden-tests",
+                "--allow-ungraded") == 0
+    html = _text(fb / "feedback" / "bob" / "hw" / "part1.html")
+    assert HIDDEN in html                             # nbgrader's own view, on request
+    # one file per student for the LMS; two notebooks -> one page holding both
+    assert _cli("--course-dir", str(fb), "feedback", "--allow-ungraded", "--zip") == 0
+    import zipfile
+    with zipfile.ZipFile(fb / "feedback" / "hw-folder.zip") as zf:
+        assert sorted(zf.namelist()) == sorted(f"{s}/hw-feedback.html" for s in EXPECTED)
+        page = zf.read("bob/hw-feedback.html").decode()
+    assert page.count("<iframe") == 2 and "<h2>part1</h2>" in page and "<h2>part2</h2>" in page
 
 
 def _env():
@@ -278,4 +297,46 @@ def test_existing_dask_cluster_gives_same_scores(graded, collected, tmp_path):
         for fh in logs:
             fh.close()
     assert _scores(root) == _scores(graded)
+    _check_expected(_scores(root))
+
+
+def test_ctrl_c_one_line_then_forced_run_continues(graded, tmp_path, capsys):
+    root = _copy(graded, tmp_path / "int")
+    state = root / ".nnkit-course" / "autograde.json"
+    t0 = time.time()
+    proc = subprocess.Popen([str(BIN / "nnkit-course"), "--course-dir", str(root), "autograde",
+                             "--force", "--workers", "1", "--no-progress"], env=_env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True,       # Ctrl-C reaches the whole group
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline, first = time.monotonic() + 240, set()
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                first = {k for k, v in json.loads(state.read_text()).items()
+                         if v["graded_at"] > t0}
+            except (OSError, ValueError):
+                pass
+            if len(first) >= 2:
+                break
+            time.sleep(0.2)
+        os.killpg(proc.pid, signal.SIGINT)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130
+    assert [ln for ln in err.splitlines() if ln.strip()] == [
+        "nnkit-course: interrupted; what was done is saved, run the same command again to resume"]
+    done = {k for k, v in json.loads(state.read_text()).items() if v["graded_at"] > t0}
+    assert 2 <= len(done) < 7
+    t1 = time.time()
+    assert _cli("--course-dir", str(root), "autograde", "--force", "--workers", "2",
+                "--no-progress") == 0
+    out = capsys.readouterr().out
+    assert "continuing the --force run interrupted earlier" in out
+    after = json.loads(state.read_text())
+    regraded = {k for k, v in after.items() if v["graded_at"] > t1}
+    assert regraded == {f"hw/{s}" for s in EXPECTED} - done        # only what was left
+    assert not (root / ".nnkit-course" / "forced-run.json").exists()  # the next --force: all
     _check_expected(_scores(root))

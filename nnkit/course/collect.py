@@ -1,188 +1,587 @@
 """Import an LMS download (a zip, or a folder) into ``submitted/<student>/<assignment>/``.
 
-File names follow nbgrader's ``zip_collect`` conventions: nbgrader's ``FileNameCollectorPlugin``
-matches each file's path with a named regular expression giving ``student_id``, ``file_id`` and
-optionally ``timestamp``. The course may set ``c.FileNameCollectorPlugin.named_regexp`` in
-``nbgrader_config.py``; by default a file is named ``<student>_<notebook>.ipynb`` or
-``<student>_<YYYY-MM-DD-HH-MM-SS>_<notebook>.ipynb`` (student ids without ``_``), anywhere in the zip.
+Each file's path is matched by nbgrader's ``FileNameCollectorPlugin`` with the named regular
+expression of the LMS the download comes from (``--lms``):
 
-Unlike ``nbgrader zip_collect`` we do not stop at the first surprise: misnamed files are listed with
-the name they should have, duplicates keep the newest (by the timestamp in the name, else the file's
-date in the zip) and say so, and missing notebooks are reported per student.
+- ``canvas``: ``smithjane_12345_67890_perceptron.ipynb`` (name, Canvas user id, submission id,
+  file), ``smithjane_late_12345_67890_perceptron-1.ipynb`` (late, re-uploaded);
+- ``moodle``: ``Jane Smith_12345_assignsubmission_file_/perceptron.ipynb`` (one folder per student);
+- ``blackboard``: ``Perceptron_jsmith_attempt_2026-11-20-12-00-00_perceptron.ipynb``;
+- ``folder`` (default): ``<student>_<notebook>.ipynb`` or ``<student>_<YYYY-MM-DD-HH-MM-SS>_<notebook>``
+  (or the course's own ``c.FileNameCollectorPlugin.named_regexp``).
+
+Students are found in the roster (``nnkit-course roster import``) by LMS id, id, email or name
+(accents and spaces ignored); a name not on the roster is reported with the closest roster name.
+Without a roster the id is taken from the download (Canvas/Moodle: the name, folded to ASCII).
+
+Nothing is lost: the submission time comes from the name (Blackboard, folder) or else from the zip
+entry's date, and the newest submission wins, within a download and across collects, never by the
+order of collecting. A submission that is replaced is moved to ``.nnkit-course/replaced/`` and named
+in the output. Downloads are extracted with limits (per entry and in total, uncompressed; see
+:class:`Collect`), and every entry that is dropped or refused is listed with the reason. When any
+file cannot be collected, nothing is written and the command fails, unless ``allow_unmatched``.
 """
 from __future__ import annotations
 
 import difflib
+import json
 import os
 import re
 import shutil
+import stat
 import tempfile
-import time
 import uuid
 import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+
+from traitlets import Float, Integer, Unicode
+from traitlets.config import Configurable
 
 from .course import Course, CourseError
+from .roster import Matcher, fold, load_roster, slug, write_json_atomic
 
 DEFAULT_NAMED_REGEXP = (r"^(?:.*/)?(?P<student_id>[A-Za-z0-9][A-Za-z0-9.@-]*)_"
                         r"(?:(?P<timestamp>\d{4}-\d{2}-\d{2}[ T_-]\d{2}[:.-]\d{2}[:.-]\d{2})_)?"
                         r"(?P<file_id>[^/]+)$")
 
+#: LMS -> (named regexp for nbgrader's FileNameCollectorPlugin, an example file name)
+PRESETS = {
+    "canvas": (r"^(?:.*/)?(?P<name>[^/_]+?)(?:_(?P<late>[Ll][Aa][Tt][Ee]))?_(?P<lms_id>\d+)"
+               r"(?:_(?P<submission_id>\d+))?_(?P<file_id>[^/]+)$",
+               "smithjane_12345_67890_perceptron.ipynb"),
+    "moodle": (r"^(?:.*/)?(?P<name>[^/]+?)_(?P<lms_id>\d+)_assignsubmission_file_"
+               r"(?:/(?:.*/)?|_?)(?P<file_id>[^/]+)$",
+               "Jane Smith_12345_assignsubmission_file_/perceptron.ipynb"),
+    "blackboard": (r"^(?:.*/)?(?P<assignment>[^/]*?)_(?P<login>[^_/]+)_attempt_"
+                   r"(?P<timestamp>\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2})(?:_(?P<file_id>[^/]+)|\.txt)$",
+                   "Perceptron_jsmith_attempt_2026-11-20-12-00-00_perceptron.ipynb"),
+    "folder": (DEFAULT_NAMED_REGEXP, "jsmith_perceptron.ipynb"),
+}
+LMS_NAMES = sorted(PRESETS)
+
+
+class Collect(Configurable):
+    """Limits on what ``nnkit-course collect`` extracts from a download (``c.Collect.*``)."""
+    max_entry_mb = Float(64.0, help="largest uncompressed size of one zip entry, in MB "
+                         "(a notebook with plots is a few MB)").tag(config=True)
+    max_total_mb = Float(2048.0, help="largest uncompressed size of a whole download, in MB"
+                         ).tag(config=True)
+    max_nesting = Integer(2, help="zips inside zips are opened this deep").tag(config=True)
+    zip_timezone = Unicode("UTC", help="the time zone of the dates in the LMS's zip entries (the "
+                           "submission time when the name carries none), e.g. 'Europe/Paris'"
+                           ).tag(config=True)
+
+
+@dataclass
+class Candidate:
+    student: str
+    notebook: str          # file name in the submission, e.g. perceptron.ipynb
+    when: datetime | None
+    when_from: str         # "name", "zip", "file"
+    path: Path
+    shown: str             # the path in the download
+    order: int = 0         # resubmission suffix (-1, -2 ...)
+    late: bool = False
+    meta: dict = field(default_factory=dict)
+
 
 @dataclass
 class CollectReport:
     assignment: str
+    dry_run: bool = False
     collected: dict = field(default_factory=dict)    # student -> [notebook file names]
     unchanged: list = field(default_factory=list)    # students whose submission was already there
-    unmatched: list = field(default_factory=list)    # (file, why and fix)
+    unmatched: list = field(default_factory=list)    # (file, why and fix): not collected
+    refused: list = field(default_factory=list)      # (zip entry, why): not extracted
+    ignored: list = field(default_factory=list)      # (file, why): expected extras, not an error
     duplicates: list = field(default_factory=list)   # (student, kept file, dropped file)
+    replaced: list = field(default_factory=list)     # (student, old time, new time, kept at)
+    kept_newer: list = field(default_factory=list)   # (student, existing time, download time)
+    notes: list = field(default_factory=list)        # (student, text)
     missing: dict = field(default_factory=dict)      # student -> [missing notebook files]
+    not_submitted: list = field(default_factory=list)  # rostered students without a file
+    written: bool = False
+    blocked: bool = False      # files could not be collected and allow_unmatched was not given
+
+    @property
+    def problems(self) -> int:
+        return len(self.unmatched) + len(self.refused)
 
     def lines(self) -> list[str]:
-        out = [f"{self.assignment}: collected {len(self.collected)} student(s)"
-               + (f" ({len(self.unchanged)} unchanged)" if self.unchanged else "")]
-        for f, why in self.unmatched:
-            out.append(f"  could not match {f}: {why}")
+        if self.blocked:
+            out = [f"{self.assignment}: nothing collected: {self.problems} file(s) below could not "
+                   f"be; {len(self.collected)} student(s) ready to collect"]
+            for s, kept, dropped in self.duplicates:
+                out.append(f"  duplicate for {s}: kept the newest {kept}, ignored {dropped}")
+            for s, text in self.notes:
+                out.append(f"  {s}: {text}")
+            for f, why in self.refused:
+                out.append(f"  refused {f}: {why}")
+            for f, why in self.unmatched:
+                out.append(f"  could not match {f}: {why}")
+            for f, why in self.ignored:
+                out.append(f"  ignored {f}: {why}")
+            return out
+        verb = "would collect" if self.dry_run else "collected"
+        n_new = len(self.collected) - len(self.unchanged)
+        out = [f"{self.assignment}: {verb} {len(self.collected)} student(s)"
+               + (f" ({len(self.unchanged)} unchanged, {n_new} new or changed)"
+                  if self.unchanged else "")]
+        for s, old, new, where in self.replaced:
+            out.append(f"  {'would replace' if self.dry_run else 'replaced'} {s}'s submission "
+                       f"of {old} by the newer one of {new}"
+                       + (f"; the old one is kept in {where}" if where else ""))
+        for s, old, new in self.kept_newer:
+            out.append(f"  kept {s}'s newer submission of {old} already collected; this "
+                       f"download's is older ({new}) and was not taken")
         for s, kept, dropped in self.duplicates:
             out.append(f"  duplicate for {s}: kept the newest {kept}, ignored {dropped}")
+        for s, text in self.notes:
+            out.append(f"  {s}: {text}")
         for s, nbs in sorted(self.missing.items()):
             out.append(f"  missing for {s}: {', '.join(nbs)} (scores 0 unless collected later)")
+        if self.not_submitted:
+            out.append(f"  no submission from {len(self.not_submitted)} rostered student(s): "
+                       f"{', '.join(self.not_submitted)} (they score 0)")
+        for f, why in self.refused:
+            out.append(f"  refused {f}: {why}")
+        for f, why in self.unmatched:
+            out.append(f"  could not match {f}: {why}")
+        for f, why in self.ignored:
+            out.append(f"  ignored {f}: {why}")
         return out
 
 
-def _safe_extract(zpath: Path, dest: Path) -> None:
-    """Extract a zip without letting entries escape ``dest``; keep each entry's date as mtime."""
+# ---------------------------------------------------------------------------- safe extraction
+class _Budget:
+    def __init__(self, limits: Collect):
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+        try:
+            self.tz = ZoneInfo(limits.zip_timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise CourseError(f"c.Collect.zip_timezone = {limits.zip_timezone!r} is not a time "
+                              "zone; expected a name such as 'UTC' or 'Europe/Paris'") from None
+        self.entry = int(limits.max_entry_mb * 2**20)
+        self.total = int(limits.max_total_mb * 2**20)
+        self.used = 0
+        self.nesting = limits.max_nesting
+
+
+def _mb(n: int) -> str:
+    return f"{n / 2**20:.0f} MB" if n >= 2**20 else f"{n / 1024:.0f} KB"
+
+
+def _entry_time(info: zipfile.ZipInfo, tz) -> datetime | None:
+    try:
+        return datetime(*info.date_time, tzinfo=tz).astimezone(timezone.utc)
+    except ValueError:
+        return None
+
+
+def _extract(zpath: Path, dest: Path, shown: str, budget: _Budget, report: CollectReport,
+             times: dict, others: list, depth: int = 0) -> None:
+    """Extract ``zpath`` under ``dest`` within ``budget``; record each file's zip date in
+    ``times``; list every entry refused in ``report``. Only notebooks and zips are extracted
+    (other files are listed in ``others``)."""
     try:
         zf = zipfile.ZipFile(zpath)
-    except zipfile.BadZipFile:
-        raise CourseError(f"{zpath} is not a zip file: pass the zip downloaded from the LMS or a "
-                          "folder of notebooks") from None
+    except (zipfile.BadZipFile, OSError) as e:
+        if depth == 0:
+            raise CourseError(f"{zpath} is not a readable zip file ({e}): pass the zip downloaded "
+                              "from the LMS or a folder of notebooks") from None
+        report.refused.append((shown, f"not a readable zip ({e})"))
+        return
     with zf:
         for info in zf.infolist():
+            name = info.filename
+            if not info.flag_bits & 0x800 and not name.isascii():
+                try:        # a UTF-8 name without the UTF-8 flag (read as cp437 by zipfile)
+                    name = name.encode("cp437").decode("utf-8")
+                except (UnicodeEncodeError, UnicodeDecodeError):
+                    pass
+            where = f"{shown}!{name}" if depth or shown else name
             if info.is_dir():
                 continue
-            target = (dest / info.filename).resolve()
-            if dest.resolve() not in target.parents:
+            parts = PurePosixPath(name.replace("\\", "/")).parts
+            if name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name) or ".." in parts:
+                report.refused.append((where, "its path leaves the download folder (path "
+                                              "traversal); not extracted"))
                 continue
+            if stat.S_ISLNK(info.external_attr >> 16):
+                report.refused.append((where, "a symbolic link; not extracted"))
+                continue
+            if any(p.startswith(("__MACOSX", ".")) for p in parts):
+                report.ignored.append((where, "macOS metadata or a hidden file"))
+                continue
+            low = name.lower()
+            if not low.endswith((".ipynb", ".zip")):
+                others.append((where, name))
+                continue
+            if info.flag_bits & 0x1:
+                report.refused.append((where, "encrypted; not extracted"))
+                continue
+            if info.file_size > budget.entry:
+                report.refused.append((where, f"{_mb(info.file_size)} uncompressed, more than the "
+                                              f"{_mb(budget.entry)} allowed per file "
+                                              "(--max-entry-mb / c.Collect.max_entry_mb)"))
+                continue
+            if budget.used + info.file_size > budget.total:
+                report.refused.append((where, f"the download would exceed "
+                                              f"{_mb(budget.total)} uncompressed in total "
+                                              "(--max-total-mb / c.Collect.max_total_mb)"))
+                continue
+            target = dest.joinpath(*parts)
             target.parent.mkdir(parents=True, exist_ok=True)
-            with zf.open(info) as src, open(target, "wb") as dst:
-                shutil.copyfileobj(src, dst)
-            t = time.mktime(info.date_time + (0, 0, -1))
-            os.utime(target, (t, t))
-            if target.suffix == ".zip":      # an LMS zip of per-student zips
+            written, why = 0, None
+            try:
+                with zf.open(info) as src, open(target, "wb") as dst:
+                    while True:
+                        chunk = src.read(1 << 20)
+                        if not chunk:
+                            break
+                        written += len(chunk)
+                        if written > budget.entry:       # the header lied about the size
+                            why = (f"more than the {_mb(budget.entry)} allowed per file once "
+                                   "uncompressed (its header says less)")
+                            break
+                        if budget.used + written > budget.total:
+                            why = f"the download would exceed {_mb(budget.total)} in total"
+                            break
+                        dst.write(chunk)
+            except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError,
+                    RuntimeError) as e:
+                why = f"corrupt or unsupported entry ({e})"
+            if why:
+                target.unlink(missing_ok=True)
+                report.refused.append((where, why + "; not extracted"))
+                continue
+            budget.used += written
+            if low.endswith(".zip"):          # an LMS zip of per-student zips
                 sub = target.with_suffix("")
-                sub.mkdir(exist_ok=True)
-                _safe_extract(target, sub)
+                if depth + 1 > budget.nesting:
+                    report.refused.append((where, f"a zip nested more than {budget.nesting} deep"))
+                else:
+                    sub.mkdir(exist_ok=True)
+                    _extract(target, sub, where, budget, report, times, others, depth + 1)
                 target.unlink()
+            else:
+                times[target] = _entry_time(info, budget.tz)
 
 
+# ---------------------------------------------------------------------------- identification
 def _parse_timestamp(text: str | None) -> datetime | None:
     if not text:
         return None
-    d, t = text[:10], re.sub(r"[.-]", ":", text[11:])
+    d, t = text[:10], re.sub(r"[.-]", ":", text[11:19])
     try:
         return datetime.fromisoformat(f"{d} {t}").replace(tzinfo=timezone.utc)
     except ValueError:
         return None
 
 
-def collect(course: Course, assignment: str, source: str | os.PathLike) -> CollectReport:
+def _grade_ids(data: bytes) -> set[str]:
+    try:
+        nb = json.loads(data)
+        return {c.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+                for c in nb.get("cells", []) if isinstance(c, dict)} - {None}
+    except (ValueError, AttributeError, TypeError):
+        return set()
+
+
+def course_notebooks(course: Course) -> dict[tuple[str, str], set[str]]:
+    """(assignment, notebook file) -> the nbgrader cell ids of its source notebook."""
+    out = {}
+    for a in course.source_assignments():
+        for nb in course.notebooks(a):
+            ids = _grade_ids((course.source_dir / a / f"{nb}.ipynb").read_bytes())
+            out[(a, f"{nb}.ipynb")] = ids
+    return out
+
+
+def identify(data: bytes, known: dict) -> tuple[str, str] | None:
+    """The (assignment, notebook) whose cell ids a notebook shares most (at least half)."""
+    ids = _grade_ids(data)
+    best, score = None, 0.0
+    for key, ref in known.items():
+        if ref and ids:
+            s = len(ids & ref) / len(ref)
+            if s > score:
+                best, score = key, s
+    return best if score >= 0.5 else None
+
+
+def _strip_suffix(file_id: str, expected: list[str]) -> tuple[str, int]:
+    """'perceptron-1.ipynb' -> ('perceptron.ipynb', 1) when that is a notebook of the assignment
+    (Canvas appends -1, -2 to re-uploaded files; browsers append ' (1)')."""
+    if file_id in expected:
+        return file_id, 0
+    m = re.match(r"^(.*?)(?:-(\d+)| ?\((\d+)\))\.ipynb$", file_id)
+    if m and f"{m.group(1)}.ipynb" in expected:
+        return f"{m.group(1)}.ipynb", int(m.group(2) or m.group(3))
+    return file_id, 0
+
+
+def _when(c) -> float:
+    return c.when.timestamp() if c.when else float("-inf")
+
+
+def collect(course: Course, assignment: str, source: str | os.PathLike, *, lms: str = "folder",
+            dry_run: bool = False, allow_unmatched: bool = False,
+            max_entry_mb: float | None = None, max_total_mb: float | None = None) -> CollectReport:
     """Collect ``source`` (zip or folder) for ``assignment``; see the module docstring."""
     from nbgrader.plugins import FileNameCollectorPlugin
     source = Path(source)
+    if lms not in PRESETS:
+        raise CourseError(f"unknown LMS {lms!r}: one of {', '.join(LMS_NAMES)}")
     if not source.exists():
         raise CourseError(f"{source} does not exist: pass the zip downloaded from the LMS or a "
                           "folder of notebooks")
+    limits = Collect(config=course.config)
+    if max_entry_mb is not None:
+        limits.max_entry_mb = max_entry_mb
+    if max_total_mb is not None:
+        limits.max_total_mb = max_total_mb
     expected = [f"{n}.ipynb" for n in course.notebooks(assignment)]
-    report = CollectReport(assignment)
+    known = course_notebooks(course)
+    roster = load_roster(course)
+    matcher = Matcher(roster) if roster else None
+    report = CollectReport(assignment, dry_run=dry_run)
     plugin = FileNameCollectorPlugin(config=course.config)
-    if not plugin.named_regexp:
-        plugin.named_regexp = DEFAULT_NAMED_REGEXP
+    if lms != "folder" or not plugin.named_regexp:
+        plugin.named_regexp = PRESETS[lms][0]
+    plugin.valid_ext = [".ipynb"]
+    import logging
+    plugin.log = logging.getLogger("nnkit.course.collect")     # its "did not match" warnings:
+    plugin.log.propagate = False                                # we list those ourselves
+    if not plugin.log.handlers:
+        plugin.log.addHandler(logging.NullHandler())
     with tempfile.TemporaryDirectory(prefix="nnkit-collect-") as tmp:
         tmp = Path(tmp)
+        budget = _Budget(limits)
+        times: dict[Path, datetime | None] = {}
+        others: list[tuple[str, str]] = []     # (shown, path) of files that are not notebooks
         if source.is_dir():
             for z in sorted(source.rglob("*.zip")):
-                _safe_extract(z, tmp / z.relative_to(source).with_suffix(""))
+                rel = z.relative_to(source)
+                _extract(z, tmp / rel.with_suffix(""), str(rel), budget, report, times, others,
+                         depth=1)
             roots = [source, tmp]
         else:
-            _safe_extract(source, tmp)
+            _extract(source, tmp, "", budget, report, times, others)
             roots = [tmp]
-        candidates = []   # (student, file_id, when, path, shown name)
+        candidates: list[Candidate] = []
+        lms_names: dict[str, set] = {}      # student id -> LMS ids seen (no roster: collisions)
         for base in roots:
             for p in sorted(base.rglob("*")):
-                if not p.is_file() or p.suffix == ".zip":
+                if not p.is_file() or p.suffix == ".zip" or p.is_symlink():
                     continue
-                rel = str(p.relative_to(base))
+                rel = p.relative_to(base).as_posix()
                 if any(part.startswith(("__MACOSX", ".")) for part in Path(rel).parts):
                     continue
                 if p.suffix != ".ipynb":
-                    report.unmatched.append((rel, "not a .ipynb file (ignored)"))
+                    if base == source:
+                        others.append((rel, rel))
                     continue
-                info = plugin.collect(rel)
-                if not info or not info.get("student_id") or not info.get("file_id"):
-                    report.unmatched.append(
-                        (rel, f"the name does not say whose it is; name it "
-                              f"<student>_{expected[0] if expected else '<notebook>.ipynb'}"))
-                    continue
-                file_id = os.path.basename(info["file_id"])
-                if not file_id.endswith(".ipynb"):
-                    file_id += ".ipynb"
-                if file_id not in expected:
-                    guess = difflib.get_close_matches(file_id, expected, n=1, cutoff=0.0)
-                    report.unmatched.append(
-                        (rel, f"{file_id!r} is not a notebook of {assignment} "
-                              f"({', '.join(expected)}); rename it "
-                              f"{info['student_id']}_{guess[0] if guess else expected[0]} "
-                              "and collect again"))
-                    continue
-                when = _parse_timestamp(info.get("timestamp"))
-                candidates.append((info["student_id"], file_id, when, p, rel))
+                c = _candidate(course, assignment, rel, p, plugin, lms, expected, known, matcher,
+                               report, times.get(p))
+                if c is not None:
+                    candidates.append(c)
+                    lms_names.setdefault(c.student, set()).add(c.meta.get("lms_id"))
+        for shown, path in others:
+            if lms == "blackboard" and path.endswith(".txt") and plugin._match(path):
+                report.ignored.append((shown, "Blackboard's attempt receipt"))
+            else:
+                ext = PurePosixPath(path).suffix or "no extension"
+                report.unmatched.append((shown, f"not a notebook ({ext}); only .ipynb files are "
+                                                "graded"))
+        if matcher is None:     # two students with the same name: tell them apart by LMS id
+            for c in candidates:
+                if len(lms_names.get(c.student, ())) > 1 and c.meta.get("lms_id"):
+                    c.student = f"{c.student}-{c.meta['lms_id']}"
 
-        chosen: dict[tuple[str, str], tuple] = {}
+        chosen: dict[tuple[str, str], Candidate] = {}
         for cand in candidates:
-            key = (cand[0], cand[1])
+            key = (cand.student, cand.notebook)
             if key in chosen:
                 old = chosen[key]
-                def rank(c):
-                    return (c[2].timestamp() if c[2] else 0.0, c[3].stat().st_mtime)
+                rank = (lambda c: (_when(c), c.order, c.path.stat().st_mtime))
                 new, drop = (cand, old) if rank(cand) >= rank(old) else (old, cand)
                 chosen[key] = new
-                report.duplicates.append((cand[0], new[4], drop[4]))
+                report.duplicates.append((cand.student, new.shown, drop.shown))
             else:
                 chosen[key] = cand
 
-        by_student: dict[str, list] = {}
+        by_student: dict[str, list[Candidate]] = {}
         for (student, _), cand in chosen.items():
             by_student.setdefault(student, []).append(cand)
+        if roster:
+            report.not_submitted = sorted(r["id"] for r in roster
+                                          if r["id"] not in by_student
+                                          and not course.submitted_path(r["id"], assignment).is_dir())
+        if report.problems and not allow_unmatched:   # nothing written: say what is ready
+            report.blocked = True
+            report.collected = {s: sorted(c.notebook for c in cs) for s, cs in by_student.items()}
+            return report
+        meta = _load_meta(course)
         for student, cands in sorted(by_student.items()):
-            _install(course, assignment, student, cands, report)
-            missing = [e for e in expected if e not in {c[1] for c in cands}]
+            _install(course, assignment, student, cands, report, meta, dry_run)
+            missing = [e for e in expected if e not in {c.notebook for c in cands}]
             if missing:
                 report.missing[student] = missing
+        if not dry_run:
+            write_json_atomic(_meta_file(course), meta)
+            report.written = True
     return report
 
 
-def _install(course: Course, assignment: str, student: str, cands: list, report) -> None:
-    """Write one student's files into ``submitted/<student>/<assignment>/`` atomically."""
+def _candidate(course, assignment, rel, p, plugin, lms, expected, known, matcher, report,
+               zip_time) -> Candidate | None:
+    """What this file is: whose notebook, which one, when; or None (listed as unmatched)."""
+    example = PRESETS[lms][1]
+    info = plugin.collect(rel)
+    if not info or not info.get("file_id"):
+        report.unmatched.append((rel, f"the name is not of the {lms} form ({example}); "
+                                      "check --lms"))
+        return None
+    # the student
+    name, lms_id = info.get("name") or "", info.get("lms_id") or ""
+    login = info.get("login") or info.get("student_id") or ""
+    shown_name = name or login
+    if matcher is not None:
+        student = matcher.match(lms_id=lms_id, name=name, login=login)
+        same = matcher.ambiguous(login, name) if student is None else []
+        if same:
+            report.unmatched.append(
+                (rel, f"{shown_name!r} matches several roster students ({', '.join(same)}); "
+                      "give the roster their LMS ids (the LMS's own export has them) and import "
+                      "it again"))
+            return None
+        if student is None:
+            near = matcher.closest(shown_name)
+            report.unmatched.append(
+                (rel, f"{shown_name!r}" + (f" (LMS id {lms_id})" if lms_id else "")
+                 + " is not on the roster" + (f"; closest: {near}" if near else "")
+                 + "; add them to the roster file and `nnkit-course roster import` it again"))
+            return None
+    else:
+        student = login or slug(name)
+        if not student:
+            report.unmatched.append((rel, "the name does not say whose it is"))
+            return None
+        if lms == "canvas":
+            student = fold(name) or student
+    # the notebook
+    file_id = os.path.basename(info["file_id"])
+    if not file_id.endswith(".ipynb"):
+        file_id += ".ipynb"
+    file_id, order = _strip_suffix(file_id, expected)
+    data = p.read_bytes()
+    found = identify(data, known)
+    if file_id not in expected:
+        other = [a for (a, nb) in known if nb == file_id and a != assignment]
+        if found and found[0] == assignment:
+            report.notes.append((student, f"{rel} is named {file_id!r} but is this assignment's "
+                                          f"{found[1]}: taken as {found[1]}"))
+            file_id = found[1]
+        elif found or other:
+            a = found[0] if found else other[0]
+            report.unmatched.append(
+                (rel, f"a notebook of assignment {a}, not {assignment}: collect it with "
+                      f"`nnkit-course collect {a} ...`"))
+            return None
+        else:
+            guess = difflib.get_close_matches(file_id, expected, n=1, cutoff=0.0)
+            report.unmatched.append(
+                (rel, f"{file_id!r} is not a notebook of {assignment} ({', '.join(expected)}); "
+                      f"rename it {guess[0] if guess else expected[0]} in its place and collect "
+                      "again"))
+            return None
+    elif found and found[0] != assignment:
+        report.notes.append((student, f"{rel} looks like a notebook of assignment {found[0]}, "
+                                      f"not {assignment} (collected; it will score 0)"))
+    when, when_from = _parse_timestamp(info.get("timestamp")), "name"
+    if when is None and zip_time is not None:
+        when, when_from = zip_time, "zip"
+    if when is None:
+        when, when_from = datetime.fromtimestamp(p.stat().st_mtime, timezone.utc), "file"
+    late = bool(info.get("late"))
+    meta = {"lms": lms, "lms_id": lms_id, "name": shown_name, "file": rel,
+            "submission_id": info.get("submission_id") or "", "late_in_lms": late}
+    return Candidate(student, file_id, when, when_from, p, rel, order, late, meta)
+
+
+# ---------------------------------------------------------------------------- installing
+def _meta_file(course: Course) -> Path:
+    return course.state_dir / "submissions.json"
+
+
+def _load_meta(course: Course) -> dict:
+    try:
+        return json.loads(_meta_file(course).read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def submission_meta(course: Course) -> dict:
+    """``"<assignment>/<student>"`` -> how the LMS named that submission (for feedback --zip)."""
+    return _load_meta(course)
+
+
+def _fmt_time(t: datetime | None) -> str:
+    return t.strftime("%Y-%m-%d %H:%M:%S UTC") if t else "unknown time"
+
+
+def _install(course: Course, assignment: str, student: str, cands: list[Candidate],
+             report: CollectReport, meta: dict, dry_run: bool) -> None:
+    """Write one student's files into ``submitted/<student>/<assignment>/`` atomically, unless
+    what is there is newer; what it replaces goes to ``.nnkit-course/replaced/``."""
     dest = course.submitted_path(student, assignment)
-    files = {c[1]: c[3].read_bytes() for c in cands}
-    stamps = [c[2] for c in cands if c[2]]
+    files = {c.notebook: c.path.read_bytes() for c in cands}
+    stamps = [c.when for c in cands if c.when]
+    new_time = max(stamps) if stamps else None
+    key = f"{assignment}/{student}"
+    report.collected[student] = sorted(files)
+    keep = None
+    if any(c.late for c in cands):
+        report.notes.append((student, "marked late by the LMS"))
     if dest.is_dir():
         old = {p.name: p.read_bytes() for p in dest.iterdir() if p.suffix == ".ipynb"}
         if old == files:
             report.unchanged.append(student)
-            report.collected[student] = sorted(files)
             return
+        old_time = course.coursedir.get_existing_timestamp(str(dest))
+        if old_time is not None and old_time.tzinfo is None:
+            old_time = old_time.replace(tzinfo=timezone.utc)
+        if old_time is not None and new_time is not None and new_time < old_time:
+            report.kept_newer.append((student, _fmt_time(old_time), _fmt_time(new_time)))
+            report.collected.pop(student)
+            return
+        stamp = (old_time.strftime("%Y%m%dT%H%M%S") if old_time else "undated")
+        keep = (course.state_dir / "replaced" / assignment / student
+                / f"{stamp}-{uuid.uuid4().hex[:6]}")
+        report.replaced.append((student, _fmt_time(old_time), _fmt_time(new_time),
+                                None if dry_run else str(keep.relative_to(course.root))))
+    if dry_run:
+        return
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.parent / f".{assignment}.collect-{uuid.uuid4().hex[:8]}"
     tmp.mkdir()
-    for name, data in files.items():
-        (tmp / name).write_bytes(data)
-    if stamps:
-        (tmp / "timestamp.txt").write_text(max(stamps).strftime("%Y-%m-%d %H:%M:%S.%f %Z"))
-    if dest.exists():
-        shutil.rmtree(dest)
-    os.rename(tmp, dest)
-    report.collected[student] = sorted(files)
+    try:
+        for name, data in files.items():
+            (tmp / name).write_bytes(data)
+        if new_time:
+            (tmp / "timestamp.txt").write_text(new_time.strftime("%Y-%m-%d %H:%M:%S.%f %Z"))
+        if dest.exists():
+            keep = keep or (course.state_dir / "replaced" / assignment / student
+                            / f"undated-{uuid.uuid4().hex[:6]}")
+            keep.parent.mkdir(parents=True, exist_ok=True)
+            os.rename(dest, keep)
+        os.rename(tmp, dest)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    meta[key] = dict(cands[0].meta, time=new_time.isoformat() if new_time else None,
+                     files={c.notebook: c.shown for c in cands},
+                     late_in_lms=any(c.late for c in cands))

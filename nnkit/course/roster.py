@@ -1,0 +1,266 @@
+"""The class roster: who is enrolled, under which id, and how the LMS names them.
+
+``nnkit-course roster import roster.csv`` reads a CSV with the columns ``id, first_name, last_name,
+email`` (nbgrader's own ``db student import`` columns, optionally ``lms_user_id``) or an LMS's own
+export, recognised by its header:
+
+- Canvas gradebook export: ``Student`` ("Last, First"), ``ID`` (Canvas user id, the number in the
+  download's file names), ``SIS User ID``, ``SIS Login ID``, ``Section``;
+- Moodle grades export (``First name``, ``Last name``/``Surname``, ``ID number``, ``Email address``,
+  ``Username``) or Moodle's grading worksheet (``Identifier`` "Participant 123", ``Full name``,
+  ``Email address``): the number is the one in the download's folder names;
+- Blackboard Grade Center export: ``Last Name``, ``First Name``, ``Username``, ``Student ID``.
+
+The rows are normalised to nbgrader's columns and handed to nbgrader's ``db student import``
+(:class:`nbgrader.apps.DbStudentImportApp`), so the gradebook lists every student (non-submitters
+then score 0 everywhere); the full rows are kept in ``.nnkit-course/roster.json`` for matching the
+names in a download and for the LMS grade files.
+"""
+from __future__ import annotations
+
+import csv
+import difflib
+import json
+import os
+import re
+import tempfile
+import unicodedata
+from pathlib import Path
+
+from .course import Course, CourseError
+
+FIELDS = ["id", "first_name", "last_name", "email", "lms_user_id", "sis_user_id", "sis_login_id",
+          "section"]
+
+
+def fold(text: str | None) -> str:
+    """Lower-case ASCII letters and digits only: 'Müller, José' -> 'mullerjose'."""
+    text = unicodedata.normalize("NFKD", text or "")
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    return re.sub(r"[^0-9a-z]", "", text.casefold())
+
+
+def slug(text: str) -> str:
+    """A folder-safe student id from a name: 'José Müller' -> 'jose-muller'."""
+    text = unicodedata.normalize("NFKD", text or "")
+    text = "".join(ch for ch in text if not unicodedata.combining(ch)).casefold()
+    return re.sub(r"[^0-9a-z]+", "-", text).strip("-")
+
+
+def _key(header: str) -> str:
+    return re.sub(r"[^0-9a-z]", "", header.strip().lstrip("\ufeff").casefold())
+
+
+def _pick(row: dict, *keys: str) -> str:
+    for k in keys:
+        v = (row.get(k) or "").strip()
+        if v:
+            return v
+    return ""
+
+
+def _valid_id(sid: str) -> bool:
+    return bool(sid) and "/" not in sid and "\\" not in sid and sid not in (".", "..") \
+        and not sid.startswith(".")
+
+
+def parse_roster(path: Path) -> tuple[str, list[dict]]:
+    """(the format recognised, normalised rows); CourseError naming the columns expected."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        text = path.read_text(encoding="latin-1")
+    except OSError as e:
+        raise CourseError(f"cannot read the roster {path}: {e.strerror}") from None
+    try:
+        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    reader = csv.DictReader(text.splitlines(), dialect=dialect)
+    if not reader.fieldnames:
+        raise CourseError(f"{path} is empty: expected a CSV with a header row")
+    keys = {_key(h): h for h in reader.fieldnames if h}
+    raw = [{_key(k): (v or "") for k, v in r.items() if k} for r in reader]
+    if "sisuserid" in keys or "sisloginid" in keys or ("student" in keys and "id" in keys):
+        kind = "canvas"
+    elif "identifier" in keys or "idnumber" in keys or "emailaddress" in keys or "surname" in keys:
+        kind = "moodle"
+    elif "username" in keys and ("lastname" in keys or "firstname" in keys):
+        kind = "blackboard"
+    elif "id" in keys:
+        kind = "nbgrader"
+    else:
+        raise CourseError(
+            f"{path}: cannot tell which column is the student id (columns: "
+            f"{', '.join(reader.fieldnames)}); expected nbgrader's `id, first_name, last_name, "
+            "email` or an LMS export (Canvas: Student, ID, SIS User ID, SIS Login ID; Moodle: "
+            "First name, Last name, ID number, Email address; Blackboard: Last Name, First Name, "
+            "Username)")
+    rows, seen = [], {}
+    for n, r in enumerate(raw, start=2):
+        name = _pick(r, "student", "name", "fullname")
+        if kind == "canvas" and (not name or "pointspossible" in fold(name)
+                                 or fold(name) == "studenttest"):
+            continue          # Canvas's "Points Possible" row and its test student
+        first = _pick(r, "firstname", "first", "givenname")
+        last = _pick(r, "lastname", "surname", "last", "familyname")
+        if name and not (first or last):
+            if "," in name:
+                last, first = (s.strip() for s in name.split(",", 1))
+            else:
+                first, _, last = name.rpartition(" ")
+                if not first:
+                    first, last = last, ""
+        email = _pick(r, "email", "emailaddress", "mail")
+        lms = ""
+        if kind == "canvas":
+            sid = _pick(r, "sisloginid", "sisuserid", "id")
+            lms = _pick(r, "id")
+        elif kind == "moodle":
+            sid = _pick(r, "idnumber", "username", "id") or email.split("@")[0]
+            m = re.search(r"\d+", _pick(r, "identifier"))
+            lms = m.group(0) if m else _pick(r, "lmsuserid", "userid")
+        elif kind == "blackboard":
+            sid = _pick(r, "username", "studentid")
+        else:
+            sid = _pick(r, "id")
+            lms = _pick(r, "lmsuserid")
+        if not sid:
+            sid = email.split("@")[0] if email else slug(f"{first} {last}")
+        if not any(r.values()):
+            continue
+        if not _valid_id(sid):
+            raise CourseError(f"{path}, line {n}: no usable student id ({sid!r}); every row needs "
+                              "an id without '/' (or an email)")
+        if sid in seen:
+            raise CourseError(f"{path}, line {n}: student id {sid!r} already on line {seen[sid]}")
+        seen[sid] = n
+        rows.append({"id": sid, "first_name": first, "last_name": last, "email": email,
+                     "lms_user_id": lms, "sis_user_id": _pick(r, "sisuserid", "studentid"),
+                     "sis_login_id": _pick(r, "sisloginid", "username"),
+                     "section": _pick(r, "section")})
+    if not rows:
+        raise CourseError(f"{path}: no students in it (only a header?)")
+    return kind, rows
+
+
+def _roster_file(course: Course) -> Path:
+    return course.state_dir / "roster.json"
+
+
+def load_roster(course: Course) -> list[dict] | None:
+    """The imported roster, or None when none was imported."""
+    try:
+        return json.loads(_roster_file(course).read_text())["students"]
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError) as e:
+        raise CourseError(f"{_roster_file(course)} is unreadable ({e}); import the roster again "
+                          "with `nnkit-course roster import FILE`") from None
+
+
+def write_json_atomic(path: Path, obj) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            json.dump(obj, fh, indent=1, sort_keys=True, ensure_ascii=False)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def import_roster(course: Course, path: str | os.PathLike) -> list[str]:
+    """Import ``path`` into the gradebook (nbgrader's db student import) and roster.json."""
+    from nbgrader.apps.dbapp import DbStudentImportApp
+    from nbgrader.utils import capture_log
+    from traitlets.config import Config
+    path = Path(path)
+    if not path.is_file():
+        raise CourseError(f"{path} does not exist: pass the class list exported from the LMS "
+                          "(CSV) or a CSV with columns id, first_name, last_name, email")
+    if not course.gradebook_exists():
+        raise CourseError(f"no gradebook ({course.db_url}): run `nnkit-course release` first")
+    kind, rows = parse_roster(path)
+    old = {s["id"] for s in (load_roster(course) or [])}
+    with tempfile.TemporaryDirectory(prefix="nnkit-roster-") as d:
+        norm = Path(d) / "students.csv"
+        with norm.open("w", newline="") as fh:
+            w = csv.DictWriter(fh, ["id", "first_name", "last_name", "email", "lms_user_id"],
+                               extrasaction="ignore")
+            w.writeheader()
+            w.writerows(rows)
+        from nbgrader.coursedir import CourseDirectory
+        cfg = Config(course.config)
+        app = DbStudentImportApp(config=cfg, coursedir=CourseDirectory(config=cfg))
+        app.log_level = "WARN"        # its "Creating/updating" line per student: we summarise
+        app.extra_args = [str(norm)]
+        res = capture_log(app)
+        if not res.get("success"):
+            lines = [ln for ln in (res.get("log", "") + res.get("error", "")).splitlines()
+                     if ln.strip()]
+            raise CourseError(f"nbgrader's db student import failed: "
+                              f"{lines[-1] if lines else 'unknown error'}")
+    write_json_atomic(_roster_file(course), {"source": str(path), "format": kind,
+                                             "students": rows})
+    from nbgrader.api import Gradebook
+    with Gradebook(course.db_url, course.course_id) as gb:
+        extra = sorted(s.id for s in gb.students if s.id not in {r["id"] for r in rows})
+    new = [r["id"] for r in rows if r["id"] not in old]
+    out = [f"roster: {len(rows)} student(s) from {path} ({kind} columns), {len(new)} new; "
+           f"kept in the gradebook and {_roster_file(course)}"]
+    if extra:
+        out.append(f"  in the gradebook but not on this roster: {', '.join(extra)} "
+                   "(their grades are kept; `grades` lists them apart)")
+    return out
+
+
+class Matcher:
+    """Find the roster student an LMS file belongs to (by LMS id, id, email or name)."""
+
+    def __init__(self, roster: list[dict]):
+        self.roster = roster
+        self.by_lms = {r["lms_user_id"]: r["id"] for r in roster if r.get("lms_user_id")}
+        self.by_id = {fold(r["id"]): r["id"] for r in roster}
+        self.by_name: dict[str, set] = {}
+        for r in roster:
+            keys = {fold(r["first_name"] + r["last_name"]), fold(r["last_name"] + r["first_name"]),
+                    fold(r.get("email", "").split("@")[0]), fold(r.get("email", "")),
+                    fold(r.get("sis_login_id", ""))}
+            for k in keys - {""}:
+                self.by_name.setdefault(k, set()).add(r["id"])
+        self.labels = {r["id"]: f"{r['id']} ({r['first_name']} {r['last_name']})".replace(" ()", "")
+                       for r in roster}
+
+    def match(self, *, lms_id: str = "", name: str = "", login: str = "") -> str | None:
+        if lms_id and lms_id in self.by_lms:
+            return self.by_lms[lms_id]
+        for text in (login, name):
+            k = fold(text)
+            if not k:
+                continue
+            if k in self.by_id:
+                return self.by_id[k]
+            hits = self.by_name.get(k, set())
+            if len(hits) == 1:
+                return next(iter(hits))
+        return None
+
+    def ambiguous(self, *texts: str) -> list[str]:
+        """Roster students sharing this name (the LMS id tells them apart)."""
+        for text in texts:
+            hits = self.by_name.get(fold(text), set())
+            if len(hits) > 1:
+                return sorted(hits)
+        return []
+
+    def closest(self, text: str) -> str | None:
+        keys = {}
+        for k, ids in self.by_name.items():
+            if len(ids) == 1:
+                keys[k] = next(iter(ids))
+        for k, sid in self.by_id.items():
+            keys.setdefault(k, sid)
+        hit = difflib.get_close_matches(fold(text), list(keys), n=1, cutoff=0.5)
+        return self.labels[keys[hit[0]]] if hit else None
