@@ -235,7 +235,7 @@ class _Reach:
             return self.memo_is[name]
         self.memo_is[name] = set()
         found = set()
-        for kind, value in self.scope.bindings.get(name, []):
+        for kind, value in [] if name in self.exclude else self.scope.bindings.get(name, []):
             if kind == "alias":
                 found.add(value)
             else:
@@ -243,7 +243,7 @@ class _Reach:
                 if chain is not None:
                     base, attrs = chain
                     found |= {".".join([d, *attrs]) for d in self.denotes(base)}
-        if name not in self.scope.bindings:
+        if name not in self.scope.bindings and name not in self.exclude:
             found |= {f"{m}.{name}" for m, names in self.stars.items() if name in names}
         self.memo_is[name] = found
         return found
@@ -400,15 +400,19 @@ def violations(submission_nb, policy: Policy) -> dict:
     """``{test cell id: message}`` for each graded cell whose answer uses what it may not."""
     cells = [c for c in _code(submission_nb) if not _is_test(c)]
     scope = _scope(cells)
-    plain = _Reach(scope)
+    owner = {}  # each graded name belongs to the first test cell that grades it: one part pays
+    for cid, names in policy.graded.items():
+        for name in names:
+            owner.setdefault(name, cid)
     out = {}
     for cid, names in policy.graded.items():
-        swapped = policy.substituted.get(cid, set())
+        mine = [n for n in names if owner[n] == cid]
+        # other parts' names (and the earlier parts this cell swaps for trusted versions) are not
+        # reached through: a shortcut in `predict` costs the predict part, not the training loop
+        others = {n for n, c in owner.items() if c != cid} | policy.substituted.get(cid, set())
+        reach = _Reach(scope, others - set(mine))
         bad = []
-        for name in names:
-            # an earlier part the cell replaces by its trusted version is not reached through,
-            # though a name the cell grades itself is
-            reach = _Reach(scope, swapped - {name}) if swapped else plain
+        for name in mine:
             for dotted in sorted(reach.of_name(name), key=lambda d: (-d.count("."), d)):
                 ok, why = policy.is_allowed(cid, dotted)
                 if not ok and (name, dotted, why) not in bad:
