@@ -10,7 +10,8 @@ from assignment_mutations import m
 
 def cheat(name, cell, defline, code, *breaks):
     own = defline.replace("def ", "def _own_", 1).replace("class ", "class _Own", 1)
-    return m(f"cheat_{name}", cell, defline, code.rstrip() + "\n\n\n" + own, *breaks)
+    return m(f"cheat_{name}", cell, defline, code.rstrip() + "\n\n\n" + own, *breaks,
+             says=("nnkit's own implementation", "scores 0"))
 
 
 CHEATS = {

@@ -2,8 +2,10 @@
 
 A temporary copy of the course (nbgrader_config.py + solutions/) is built once per
 test session.  For each assignment, one in-process nbgrader autograde run grades
-several "students" together: the solution, the untouched released exercise and
-one copy of the solution per mutation of tests/assignment_mutations.py.
+several "students" together: the solution, the untouched released exercise,
+one copy of the solution per mutation of tests/assignment_mutations.py, and
+"again-" twins (the solution again, and for the torch assignments two wrong
+variants again) whose grades and messages must be identical to the first run's.
 """
 import copy
 import re
@@ -17,6 +19,10 @@ import pytest
 from traitlets.config import Config
 
 from assignment_mutations import MUTATIONS
+from cheat_mutations import CHEATS
+
+# answers that call nnkit's own implementation are graded like the planted mistakes
+MUTATIONS = {a: MUTATIONS.get(a, []) + CHEATS.get(a, []) for a in {*MUTATIONS, *CHEATS}}
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = runpy.run_path(str(REPO / "nbgrader_config.py"), init_globals={"get_config": Config})
@@ -77,6 +83,36 @@ def _mutate(nb, mutations):
 
 
 _SCORES = {}
+_MESSAGES = {}
+#: assignments that train or check against torch: two wrong variants of each are graded twice too
+TORCH = ("mlp_mnist", "cnn_rnn", "transfer_learning")
+
+
+def _twins(a):
+    """The students graded a second time: the solution and, for torch assignments, two wrong variants."""
+    wrong = sorted({m.student for m in MUTATIONS.get(a, []) if m.breaks})
+    return ["solution"] + (wrong[:2] if a in TORCH else [])
+
+
+def _messages(path):
+    """{grade_id: what the graded cell printed and raised} of an autograded notebook."""
+    out = {}
+    for cell in _read(path).cells:
+        if cell.cell_type == "code" and _nbgrader(cell).get("grade"):
+            text = []
+            for o in cell.get("outputs", []):
+                if o.get("output_type") == "stream":
+                    text.append(o.get("text", ""))
+                elif o.get("output_type") == "error":
+                    text.append(f"{o.get('ename')}: {o.get('evalue')}")
+            out[_nbgrader(cell)["grade_id"]] = "".join(text)
+    return out
+
+
+def messages(course, a):
+    """{student: {grade_id: output text}} of the autograding run of ``scores``."""
+    scores(course, a)
+    return _MESSAGES[a]
 
 
 def scores(course, a):
@@ -88,6 +124,8 @@ def scores(course, a):
                    "exercise": _read(_nb_path(root / "exercises", a))}
     for student in {m.student for m in MUTATIONS.get(a, [])}:
         submissions[student] = _mutate(submissions["solution"], [m for m in MUTATIONS[a] if m.student == student])
+    for student in _twins(a):
+        submissions[f"again-{student}"] = submissions[student]
     for student, nb in submissions.items():
         path = root / "submitted" / student / a / f"{a}.ipynb"
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -103,6 +141,7 @@ def scores(course, a):
             for student in submissions}
     finally:
         gradebook.close()
+    _MESSAGES[a] = {student: _messages(_nb_path(root / "autograded" / student, a)) for student in submissions}
     return _SCORES[a]
 
 
@@ -197,18 +236,45 @@ MUTATION_CASES = [(a, mutation) for a in BUILT for mutation in MUTATIONS.get(a, 
 
 
 @pytest.mark.parametrize("a", BUILT)
-def test_at_least_three_mutations(a):
-    assert len(MUTATIONS.get(a, [])) >= 3
+def test_at_least_five_mutations(a):
+    planted = [m for m in MUTATIONS.get(a, []) if m.breaks]
+    assert len(planted) >= 5, f"{a}: {len(planted)} planted mistakes"
+    assert all(m.says for m in planted), f"{a}: mutations without the words their message must contain"
 
 
 @pytest.mark.parametrize("a,mutation", MUTATION_CASES, ids=[f"{a}-{m.name}" for a, m in MUTATION_CASES])
 def test_mutation_loses_exactly_its_part(course, a, mutation):
+    """Each planted mistake loses its part, with a message that names it in the first lines
+    (``nbgrader validate`` cuts lines at about 85 characters, the first after "AssertionError: ");
+    a mutation with no ``breaks`` follows a hint of the notebook literally and keeps full marks."""
     got = scores(course, a)[mutation.student]
     assert mutation.breaks <= set(got), f"unknown test cells {mutation.breaks - set(got)}"
     together = frozenset().union(*(m.breaks for m in MUTATIONS[a] if m.student == mutation.student))
     wrong = {cell: s for cell, s in got.items()
              if (cell in mutation.breaks and s[0] != 0) or (cell not in together and s[0] != s[1])}
     assert not wrong, f"{a}/{mutation.name}: expected to lose exactly {sorted(together)}, got {got}"
+    said = messages(course, a)[mutation.student]
+    for cell in mutation.breaks:
+        error = said[cell][said[cell].find("AssertionError: "):] if "AssertionError: " in said[cell] else said[cell]
+        flat = " ".join(error.split())  # the message is read across its (wrapped) lines
+        for words in mutation.says:
+            assert " ".join(words.split()) in flat, \
+                f"{a}/{mutation.name}: {words!r} not in the message of {cell}:\n{said[cell]}"
+        if error.startswith("AssertionError: "):
+            lines = error.splitlines()
+            assert len(lines[0]) <= 84 and all(len(line) <= 84 for line in lines[1:]), \
+                f"{a}/{mutation.name}: a line of the message is longer than validate shows:\n{error}"
+
+
+@pytest.mark.parametrize("a", BUILT)
+def test_grades_are_reproducible(course, a):
+    """The same notebook graded twice gets the same scores and the same messages."""
+    got, said = scores(course, a), messages(course, a)
+    for student in _twins(a):
+        assert got[f"again-{student}"] == got[student], f"{a}/{student}: different scores when graded again"
+        assert said[f"again-{student}"] == said[student], f"{a}/{student}: different messages when graded again"
+    if a in TORCH:
+        assert any(s[0] != s[1] for s in got[_twins(a)[1]].values()), "the wrong variants must lose points"
 
 
 def test_nbgrader_validate(tmp_path):

@@ -22,8 +22,8 @@ outputs and :func:`compare_records` judges them outside the student's kernel
 (see :mod:`nnkit.grading.checks`).
 """
 from .cases import Case, const, labels, normal, ones, signs, uniform
-from .checks import (RECORD_ENV, check_function, check_gradient, check_values, compare_records, resolve,
-                     substitute)
+from .checks import (RECORD_ENV, check_function, check_gradient, check_values, compare_records, required_part,
+                     required_values, resolve, substitute)
 
 __all__ = ["Case", "normal", "uniform", "labels", "signs", "ones", "const", "check_function", "check_gradient",
-           "check_values", "compare_records", "resolve", "substitute", "RECORD_ENV"]
+           "check_values", "compare_records", "required_part", "required_values", "resolve", "substitute", "RECORD_ENV"]

@@ -63,7 +63,9 @@ def const(value):
     if isinstance(value, (bool, int, float, str)) or value is None:
         return {"kind": "const", "value": value}
     arr = np.asarray(value)
-    return {"kind": "const", "value": arr.tolist(), "dtype": arr.dtype.str}
+    if arr.dtype.kind == "i" and arr.size == 0:
+        arr = arr.astype(np.float64)  # np.asarray([]) is float; an empty list means floats
+    return {"kind": "const", "value": arr.tolist(), "dtype": arr.dtype.str, "shape": list(arr.shape)}
 
 
 def _draw(spec, rng):
@@ -80,9 +82,26 @@ def _draw(spec, rng):
         return np.ones(spec["shape"])
     if kind == "const":
         if "dtype" in spec:
-            return np.asarray(spec["value"], dtype=np.dtype(spec["dtype"]))
+            arr = np.asarray(spec["value"], dtype=np.dtype(spec["dtype"]))
+            return arr.reshape(spec["shape"]) if "shape" in spec else arr
         return spec["value"]
     raise ValueError(f"unknown argument spec kind {kind!r}; expected normal, uniform, labels, signs or const")
+
+
+#: inputs with at most this many entries are shown by value in messages
+SHOWN = 6
+
+
+def _show(value):
+    """``0``, ``-1.5``, ``[0, 0, 0]``, ``[[0, 1], [1, 0]]``: as a student would type it."""
+    arr = np.asarray(value)
+    if arr.ndim == 0:
+        v = arr.item()
+        return f"{v:.4g}" if isinstance(v, float) else str(v)
+    if arr.size == 0:
+        return f"an empty array of shape {arr.shape}"
+    with np.printoptions(threshold=12, edgeitems=3, formatter={"float_kind": lambda v: f"{v:.4g}"}):
+        return " ".join(np.array2string(arr, separator=", ").split())
 
 
 @dataclass(frozen=True)
@@ -117,18 +136,21 @@ class Case:
         return list(self.args)
 
     def describe(self) -> str:
-        """Short text for messages, e.g. ``seed=2, s: normal (6,) x1000``."""
+        """Short text for messages: small and constant inputs by value, larger ones by how they
+        were drawn, e.g. ``seed=2, w = [0, 0, 0], X: normal (6, 2), s: normal (8,) x1000``."""
         parts = []
-        for name, spec in self.args.items():
-            if spec["kind"] in ("normal", "uniform", "signs", "ones"):
+        for (name, spec), value in zip(self.args.items(), self.inputs()):
+            arr = np.asarray(value)
+            if spec["kind"] == "const" or (arr.size <= SHOWN and spec.get("scale", 1.0) == 1.0):
+                parts.append(f"{name} = {_show(value)}" if arr.size <= 2 * SHOWN
+                             else f"{name}: given {arr.shape}")
+            elif spec["kind"] in ("normal", "uniform", "signs", "ones"):
                 text = f"{name}: {spec['kind']} {tuple(spec['shape'])}"
                 if spec.get("scale", 1.0) != 1.0:
                     text += f" x{spec['scale']:g}"
-            elif spec["kind"] == "labels":
-                text = f"{name}: {spec['n']} labels < {spec['k']}"
+                parts.append(text)
             else:
-                text = f"{name}={np.asarray(spec['value']).shape or spec['value']}"
-            parts.append(text)
+                parts.append(f"{name}: {spec['n']} labels < {spec['k']}")
         return f"seed={self.seed}, " + ", ".join(parts)
 
     def to_json(self) -> dict:

@@ -366,7 +366,7 @@ def _judge_quietly(spec, results, show):
         res = results[0] if results else None
         if res is None or res["outputs"] is None:
             why = res["error"] if res else "no values were recorded (the check did not run)"
-            return False, f"{part}: {why}", ""
+            return False, _lines(f"{part}: {why}"), ""
         ok, message = resolve(spec["verifier"])(dict(zip(spec["outputs"], res["outputs"])),
                                                 **spec.get("params", {}))
         first, *rest = str(message).split("\n")
@@ -384,7 +384,7 @@ def _judge_quietly(spec, results, show):
             return False, _lines(f"{part}: your code raised {res['error']}", f"on the case ({case.describe()})"), ""
         if res.get("changed"):
             name, _, what = res["changed"][0].partition(": ")
-            return False, _lines(f"{part}: your code changed its argument {name} in place:", what,
+            return False, _lines(f"{part}: changed its input {name} in place:", what,
                                  f"on the case ({case.describe()});",
                                  f"leave {name} as it is and compute a new array "
                                  f"(e.g. new = {name} - ..., not {name} -= ...)"), ""
@@ -574,9 +574,9 @@ def _values_spec(part, values, verifier, params):
                 raise _StudentError(f"your code raised {type(exc).__name__}: {exc}") from exc
             result["outputs"] = [_to_array(v, n) for n, v in computed.items()]
     except _StudentError as exc:
-        result["error"], result["exception"] = str(exc), exc
+        result["outputs"], result["error"], result["exception"] = None, str(exc), exc
     except Exception as exc:
-        result["error"], result["exception"] = f"{type(exc).__name__}: {exc}", exc
+        result["outputs"], result["error"], result["exception"] = None, f"{type(exc).__name__}: {exc}", exc
     spec = {"kind": "values", "part": part, "verifier": verifier, "params": dict(params or {}),
             "outputs": names, "cases": []}
     return spec, result

@@ -25,7 +25,9 @@ from __future__ import annotations
 import ast
 import fnmatch
 import functools
+import os
 import importlib
+import importlib.util
 import re
 from dataclasses import dataclass, field
 
@@ -70,37 +72,100 @@ def _parse(source):
 
 # --- names: what a dotted name is, canonically ----------------------------------------
 
-@functools.lru_cache(maxsize=4096)
-def _canonical(dotted):
-    """``nnkit.load_mnist`` -> ``nnkit.data.mnist.load_mnist`` (where the object is defined)."""
-    parts = dotted.split(".")
-    for i in range(len(parts), 0, -1):
-        try:
-            obj = importlib.import_module(".".join(parts[:i]))
-        except Exception:  # not a module (or not importable here): try a shorter prefix
-            continue
-        try:
-            for attr in parts[i:]:
-                obj = getattr(obj, attr)
-        except AttributeError:
-            return dotted
-        if isinstance(obj, type(importlib)):
-            return obj.__name__
-        module, qualname = getattr(obj, "__module__", None), getattr(obj, "__qualname__", None)
-        return f"{module}.{qualname}" if module and qualname else dotted
-    return dotted
+# Names are resolved from nnkit's *source* (its imports and definitions), never by importing the
+# modules: the grader stays light (no torch import to judge a torch assignment's answers).
+
+@functools.lru_cache(maxsize=1)
+def _nnkit_root():
+    spec = importlib.util.find_spec("nnkit")
+    return os.path.dirname(spec.origin) if spec and spec.origin else None
+
+
+@functools.lru_cache(maxsize=1024)
+def _module_file(dotted):
+    """The source file of a module or package of nnkit (looked up on disk, nothing imported)."""
+    root = _nnkit_root()
+    if root is None or (dotted != "nnkit" and not dotted.startswith("nnkit.")):
+        return None
+    base = os.path.join(root, *dotted.split(".")[1:])
+    for path in (os.path.join(base, "__init__.py"), base + ".py"):
+        if os.path.isfile(path):
+            return path
+    return None
 
 
 def _is_module(dotted):
+    """True for a module or package of nnkit."""
+    return _module_file(dotted) is not None
+
+
+@functools.lru_cache(maxsize=256)
+def _exports(module):
+    """What a module of nnkit binds at its top level: {name: dotted name where it comes from}, and
+    its ``__all__`` (or None), read from its source."""
+    path = _module_file(module)
     try:
-        importlib.import_module(dotted)
-        return True
-    except Exception:  # not a module, or not importable: a name
-        return False
+        tree = ast.parse(open(path).read()) if path else None
+    except (OSError, SyntaxError):
+        tree = None
+    names, public = {}, None
+    if tree is None:
+        return names, public
+    package = module if path.endswith("__init__.py") else module.rpartition(".")[0]
+    lazy = [n for st in tree.body if isinstance(st, ast.FunctionDef) and st.name == "__getattr__"
+            for n in ast.walk(st) if isinstance(n, ast.ImportFrom)]   # PEP 562 lazy names
+    for st in lazy + tree.body:
+        if isinstance(st, ast.ImportFrom):
+            base = st.module or ""
+            if st.level:
+                parent = package.split(".")
+                parent = parent[:len(parent) - (st.level - 1)]
+                base = ".".join(parent + ([st.module] if st.module else []))
+            for a in st.names:
+                if a.name != "*":
+                    names[a.asname or a.name] = f"{base}.{a.name}"
+        elif isinstance(st, ast.Import):
+            for a in st.names:
+                names[a.asname or a.name.split(".")[0]] = a.name if a.asname else a.name.split(".")[0]
+        elif isinstance(st, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names[st.name] = f"{module}.{st.name}"
+        elif isinstance(st, ast.Assign):
+            for t in st.targets:
+                if isinstance(t, ast.Name):
+                    if t.id == "__all__" and isinstance(st.value, (ast.List, ast.Tuple)):
+                        public = [e.value for e in st.value.elts if isinstance(e, ast.Constant)]
+                    else:
+                        names[t.id] = f"{module}.{t.id}"
+    return names, public
+
+
+@functools.lru_cache(maxsize=4096)
+def _canonical(dotted, depth=0):
+    """``nnkit.load_mnist`` -> ``nnkit.data.mnist.load_mnist`` (where the name is defined)."""
+    if depth > 8 or not dotted.startswith("nnkit"):
+        return dotted
+    parts = dotted.split(".")
+    for i in range(len(parts), 0, -1):
+        module = ".".join(parts[:i])
+        if _is_module(module):
+            break
+    else:
+        return dotted
+    if i == len(parts):
+        return module
+    target = _exports(module)[0].get(parts[i])
+    if target is None or target == f"{module}.{parts[i]}":
+        return dotted
+    return _canonical(".".join([target, *parts[i + 1:]]), depth + 1)
 
 
 def _star_names(module):
-    try:
+    names, public = _exports(module) if _is_module(module) else ({}, None)
+    if public is not None:
+        return set(public)
+    if names:
+        return {n for n in names if not n.startswith("_")}
+    try:  # not nnkit: what the module itself says
         mod = importlib.import_module(module)
     except Exception:
         return set()

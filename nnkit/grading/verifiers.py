@@ -9,6 +9,7 @@ visible checks; the reference implementations stay with the instructor
 import numpy as np
 
 from .. import activations as act
+from .cases import _show
 
 
 def _augment(X):
@@ -18,7 +19,7 @@ def _augment(X):
 
 # --- perceptron -------------------------------------------------------------
 
-_GATES = {"and": [0, 0, 0, 1], "or": [0, 1, 1, 1], "nand": [1, 1, 1, 0], "xor": [0, 1, 1, 0]}
+_GATES = {"and": [0, 0, 0, 1], "or": [0, 1, 1, 1], "nand": [1, 1, 1, 0], "nor": [1, 0, 0, 0], "xor": [0, 1, 1, 0]}
 _INPUTS = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float64)
 
 
@@ -37,7 +38,8 @@ def implements_gate(values, gate):
             return False, f"expected 4 outputs (for inputs 00, 01, 10, 11), got shape {got.shape}"
     wrong = [f"{int(a)}{int(b)} -> {g:g} (want {t})" for (a, b), g, t in zip(_INPUTS, got, want) if g != t]
     if wrong:
-        return False, f"{gate.upper()} is wrong for " + ", ".join(wrong)
+        given = f"with w = {_show(w)}: " if "w" in values else ""
+        return False, f"{given}{gate.upper()} is wrong for " + ", ".join(wrong)
     return True, f"computes {gate.upper()} on all four inputs"
 
 
@@ -61,15 +63,57 @@ def mnist_test_labels(kind="digits", n=None):
     return y
 
 
+def run_diagnosis(values, pred=None):
+    """What went wrong in a training run, from what the test cell measured on the student's run
+    (see :mod:`nnkit.grading.diagnostics`): NaN weights, weights that never moved, a training
+    loss that did not go down, one class predicted for everything.  "" when nothing stands out."""
+    notes = []
+    finite = values.get("finite")
+    if finite is not None and not bool(np.asarray(finite).all()):
+        notes.append("the trained weights contain NaN or inf: the updates diverged")
+    elif values.get("changed") is not None and float(np.asarray(values["changed"])) == 0:
+        notes.append("no weight changed during training: no update step was applied")
+    elif values.get("loss_before") is not None and values.get("loss_after") is not None:
+        before, after = float(np.asarray(values["loss_before"])), float(np.asarray(values["loss_after"]))
+        if not after < before:
+            notes.append(f"the training loss went from {before:.3f} to {after:.3f} instead of decreasing")
+    if pred is not None and pred.size > 1 and np.unique(pred).size == 1:
+        notes.append(f"the network predicts class {pred.flat[0]} for every test image")
+    return "; ".join(notes)
+
+
+def _with_diagnosis(message, values, pred):
+    why = run_diagnosis(values, pred)
+    return f"{message}\n  {why}" if why else message
+
+
 def accuracy_at_least(values, threshold, kind="digits"):
-    """Verifier: values["predictions"] (labels for load_mnist(kind).X_test) reach the threshold."""
+    """Verifier: values["predictions"] (labels for load_mnist(kind).X_test) reach the threshold;
+    a failure says what the run did wrong where the test cell measured it (:func:`run_diagnosis`)."""
     pred = np.asarray(values["predictions"]).ravel()
     y = mnist_test_labels(kind, len(pred))
     if pred.shape != y.shape:
         return False, f"expected {y.shape[0]} predictions (one per test image), got shape {pred.shape}"
     acc = float(np.mean(pred == y))
     verdict = "reaches" if acc >= threshold else "is below"
-    return acc >= threshold, f"test accuracy {acc:.3f} {verdict} the required {threshold:.2f}"
+    message = f"test accuracy {acc:.3f} {verdict} the required {threshold:.2f}"
+    return acc >= threshold, message if acc >= threshold else _with_diagnosis(message, values, pred)
+
+
+def softmax_axis(inputs, yours, expected):
+    """Diagnosis for softmax (a trusted ``diagnose=``): which axis the answer normalised along."""
+    x = np.asarray(yours[0], dtype=np.float64)
+    if x.ndim < 2 or x.shape != np.shape(expected[0]):
+        return None
+    with np.errstate(all="ignore"):
+        rows = np.allclose(x.sum(axis=-1), 1, atol=1e-6)
+        columns = np.allclose(x.sum(axis=0), 1, atol=1e-6)
+    if columns and not rows:
+        return "your values sum to 1 along axis 0, not along each row: normalise along the last axis (axis=-1)"
+    if rows:
+        return ("each of your rows sums to 1 but holds other values: what you subtract before exp must "
+                "be one number per row, e.g. the row's maximum (axis=-1, keepdims=True)")
+    return None
 
 
 # --- transfer learning --------------------------------------------------------
@@ -116,17 +160,60 @@ def _torch_n_features():
     return int(load_pretrained().n_features)
 
 
-def beats_scratch(values, threshold, kind="digits"):
-    """Verifier: the fine-tuned model's test predictions reach the threshold and beat the
-    predictions of the same network trained from scratch on the same labels."""
-    results = {}
-    for name in ("transfer", "scratch"):
-        pred = np.asarray(values[name]).ravel()
-        y = mnist_test_labels(kind, len(pred))
-        if pred.shape != y.shape:
-            return False, f"expected {y.shape[0]} {name} predictions (one per test image), got shape {pred.shape}"
-        results[name] = float(np.mean(pred == y))
-    t, s = results["transfer"], results["scratch"]
+def beats_scratch(values, threshold, kind="digits", baseline=None):
+    """Verifier: the transferred model's test predictions reach the threshold and beat the same
+    network trained from scratch on the same labels.  The baseline is computed by trusted code
+    (:func:`scratch_accuracy`), never by the student's functions, so a wrong training loop
+    cannot lower the bar."""
+    pred = np.asarray(values["transfer"]).ravel()
+    y = mnist_test_labels(kind, len(pred))
+    if pred.shape != y.shape:
+        return False, f"expected {y.shape[0]} transfer predictions (one per test image), got shape {pred.shape}"
+    t = float(np.mean(pred == y))
+    s = scratch_accuracy(kind=kind, **(baseline or {}))
     ok = t >= threshold and t > s
-    return ok, (f"test accuracy {t:.3f} after transfer vs {s:.3f} from scratch "
-                f"({'reaches' if ok else 'needs'} at least {threshold:.2f} and more than from scratch)")
+    message = (f"test accuracy {t:.3f} after transfer vs {s:.3f} from scratch "
+               f"({'reaches' if ok else 'needs'} at least {threshold:.2f} and more than from scratch)")
+    return ok, message if ok else _with_diagnosis(message, values, pred)
+
+
+def first_per_class(X, y, per_class):
+    """The first per_class images of each class (the assignment's small labelled set)."""
+    idx = np.concatenate([np.flatnonzero(y == c)[:per_class] for c in range(10)])
+    return X[idx], y[idx]
+
+
+_BASELINES = {}
+
+
+def scratch_accuracy(kind="digits", per_class=10, epochs=30, lr=0.01, batch_size=32, seed=0):
+    """Test accuracy of a SmallCNN trained from scratch on the first per_class training images of
+    each class: the baseline that transfer learning must beat.  Trained by nnkit's own public
+    :func:`nnkit.torch_utils.fit` (Adam, cross-entropy, seeded shuffling) on one thread, never by
+    the student's code, so it is the same on every run and in ``validate`` as in grading (no
+    reference needed: it holds no answer).  Cached per process."""
+    import warnings
+
+    import torch
+
+    from ..data import load_mnist
+    from ..torch_models import SmallCNN
+    from ..torch_utils import fit, make_loader, seed_everything
+    from ..transfer import _one_thread
+
+    key = (kind, per_class, epochs, lr, batch_size, seed)
+    if key not in _BASELINES:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            data = load_mnist(kind, download=False)
+            X, y = first_per_class(data.X_train, data.y_train, per_class)
+            with _one_thread():
+                seed_everything(seed)
+                model = SmallCNN()
+                fit(model, make_loader(X, y, batch_size, shuffle=True, seed=seed), epochs=epochs, lr=lr,
+                    device="cpu", progress=False)
+                model.eval()
+                with torch.no_grad():
+                    pred = model(torch.from_numpy(data.X_test)).argmax(dim=1).numpy()
+        _BASELINES[key] = float(np.mean(pred == data.y_test))
+    return _BASELINES[key]
