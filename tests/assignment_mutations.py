@@ -169,8 +169,8 @@ MUTATIONS = {
         m("l2_gradient_no_n", "l2", "return lam / n * W", "return lam * W", "test_l2", group="l2-and-training",
           says=("dW: relative error", "numerical")),
         # missing term: no hidden activation, the network collapses to a linear model
-        m("torch_no_relu", "torch_module", "return self.output(torch.relu(self.hidden(x)))",
-          "return self.output(self.hidden(x))", "test_torch_module", group="numpy-and-module",
+        m("torch_no_relu", "torch_module", "x = torch.relu(self.hidden2(x))",
+          "x = self.hidden2(x)", "test_torch_module", group="numpy-and-module",
           says=("torch_mlp: relative error",)),
         # missing step: the parameters never change
         m("torch_no_step", "torch_train", "            optimizer.step()\n", "", "test_torch_train", group="l2-and-training",
@@ -183,8 +183,8 @@ MUTATIONS = {
           group="rebind-and-l2", says=("changed its input W in place",)),
         # composition only: the module converts its input to float64, right for part 3's float64 test,
         # but train_torch feeds float32 images to a float32 module
-        m("torch_module_casts_input", "torch_module", "return self.output(torch.relu(self.hidden(x)))",
-          "return self.output(torch.relu(self.hidden(x.double())))", "test_torch_train",
+        m("torch_module_casts_input", "torch_module", "x = torch.relu(self.hidden1(x))",
+          "x = torch.relu(self.hidden1(x.double()))", "test_torch_train",
           says=("torch_mlp_accuracy_with_your_module: your code raised RuntimeError",)),
     ],
     "cnn_rnn": [
