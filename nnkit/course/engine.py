@@ -42,6 +42,8 @@ class Row:
     parts: dict = field(default_factory=dict)
     exec_seconds: float = 0.0    # running the notebooks' cells (in the worker)
     merge_seconds: float = 0.0   # recording the result (in this process)
+    phases: dict = field(default_factory=dict)   # where the worker's time went (benchmarks)
+    memory_kb: dict = field(default_factory=dict)  # worker / zygote resident memory (benchmarks)
 
 
 # ---------------------------------------------------------------------------- state (resume, status)
@@ -82,8 +84,9 @@ def submission_hash(course: Course, student: str, assignment: str) -> str:
 
 
 def pending_jobs(course: Course, assignments: list[str], students: list[str] | None,
-                 force: bool) -> tuple[list[Job], int]:
-    """Submissions to grade now, and how many are skipped because already graded."""
+                 force: bool, since: float | None = None) -> tuple[list[Job], int]:
+    """Submissions to grade now, and how many are skipped because already graded (``since``:
+    with ``force``, what was graded after this time counts as done: an interrupted forced run)."""
     state = load_state(course)
     jobs, skipped = [], 0
     cd = course.coursedir
@@ -96,7 +99,8 @@ def pending_jobs(course: Course, assignments: list[str], students: list[str] | N
                                   f"submission: {', '.join(submitted) or 'none'}")
             dest = course.autograded_path(s, a)
             prev = state.get(f"{a}/{s}", {})
-            if dest.exists() and not force:
+            if dest.exists() and (not force or (since is not None
+                                                and prev.get("graded_at", 0) >= since)):
                 new = cd.get_existing_timestamp(str(course.submitted_path(s, a)))
                 old = cd.get_existing_timestamp(str(dest))
                 changed = prev.get("submission") not in (None, submission_hash(course, s, a))
@@ -168,6 +172,8 @@ def merge_result(course: Course, result: dict, state: dict, gb=None) -> Row:
     row = _merge(course, result, state, gb)
     row.exec_seconds = result.get("exec_seconds", 0.0)
     row.merge_seconds = time.monotonic() - t0
+    row.phases = dict(result.get("phases", {}))
+    row.memory_kb = {k: result[k] for k in ("worker_rss_kb", "zygote_rss_kb") if k in result}
     return row
 
 
@@ -263,6 +269,16 @@ def _reference_task(course: Course, assignment: str, shared: dict, sandbox: dict
             "sandbox": sandbox, "reference": True}
 
 
+def _forced_file(course: Course) -> Path:
+    return course.state_dir / "forced-run.json"
+
+
+def _quiet() -> None:
+    """No tracebacks from Dask's threads while it shuts down after Ctrl-C."""
+    for name in ("distributed", "tornado", "asyncio"):
+        logging.getLogger(name).setLevel(logging.CRITICAL + 1)
+
+
 def start_client(workers: int | None, scheduler: str | None):
     """A Dask client: on ``scheduler`` if given, else on a fresh LocalCluster on 127.0.0.1."""
     from dask.distributed import Client, LocalCluster
@@ -275,10 +291,22 @@ def start_client(workers: int | None, scheduler: str | None):
                               "`dask scheduler` and workers with `dask worker "
                               f"{scheduler} --nthreads 1`, or drop --scheduler") from None
     n = workers or os.cpu_count() or 1
-    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
-                           dashboard_address="127.0.0.1:0", scheduler_kwargs={"dashboard": False},
-                           worker_dashboard_address=None, silence_logs=logging.ERROR)
-    return Client(cluster), cluster
+    import signal
+    import threading
+    # the worker processes inherit "ignore Ctrl-C": only this process handles it (one line, no
+    # tracebacks from every worker); kernels run in their own session and are not concerned
+    main = threading.current_thread() is threading.main_thread()
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
+    try:
+        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                               host="127.0.0.1", dashboard_address="127.0.0.1:0",
+                               scheduler_kwargs={"dashboard": False},
+                               worker_dashboard_address=None,
+                               silence_logs=logging.CRITICAL)   # results carry the errors
+        return Client(cluster), cluster
+    finally:
+        if main:
+            signal.signal(signal.SIGINT, old)
 
 
 def run_autograde(course: Course, assignments: list[str], *, workers: int | None = None,
@@ -289,17 +317,54 @@ def run_autograde(course: Course, assignments: list[str], *, workers: int | None
     from dask.distributed import as_completed
     from tqdm import tqdm
     out = out or sys.stdout
-    jobs, skipped = pending_jobs(course, assignments, students, force)
+    selection = {"assignments": sorted(assignments), "students": sorted(students or [])}
+    since = None
+    if force:      # an interrupted --force run of the same selection continues where it stopped
+        try:
+            forced = json.loads(_forced_file(course).read_text())
+        except (OSError, ValueError):
+            forced = None
+        if forced and forced.get("selection") == selection:
+            since = float(forced["started"])
+            print("continuing the --force run interrupted earlier (started "
+                  f"{time.strftime('%Y-%m-%d %H:%M', time.localtime(since))})", file=out)
+        else:
+            course.state_dir.mkdir(exist_ok=True)
+            tmp = _forced_file(course).with_suffix(f".tmp{os.getpid()}")
+            tmp.write_text(json.dumps({"selection": selection, "started": time.time()}))
+            os.replace(tmp, _forced_file(course))
+    jobs, skipped = pending_jobs(course, assignments, students, force, since)
     if not jobs:
+        _forced_file(course).unlink(missing_ok=True)
         print(f"nothing to grade: {skipped} submission(s) already graded "
               "(use --force to grade them again)", file=out)
         return []
     state = load_state(course)
-    shared_local = {a: _shared_inputs(course, a) for a in {j.assignment for j in jobs}}
+    from .zygote import preload_plan    # what each assignment's kernels have pre-imported
+    plan = preload_plan({a: _files_under(course.source_dir / a)
+                         for a in {j.assignment for j in jobs}})
+    from concurrent.futures import ThreadPoolExecutor
+
     from nbgrader.api import Gradebook
-    client, cluster = start_client(workers, scheduler)
+
+    from .worker import _fast_sqlite
+    _fast_sqlite(None)           # the exported copies are throw-away: no fsync per commit
+    with ThreadPoolExecutor(1) as pool:   # exported while the cluster starts
+        shared_fut = pool.submit(lambda: {a: _shared_inputs(course, a)
+                                          for a in {j.assignment for j in jobs}})
+        try:
+            client, cluster = start_client(workers, scheduler)
+        finally:
+            shared_local = shared_fut.result()
+    if sandbox is not None:      # imports and zygotes ready in every worker before the tasks
+        from .worker import warm_up
+        try:
+            client.run(warm_up, sandbox, list(plan.values()), wait=False)
+        except Exception:
+            pass
     rows: list[Row] = []
     gb = Gradebook(course.db_url, course.course_id)     # the only writer, for the whole run
+    restore = None
     try:
         futures, hashes = {}, {}
         refs, fresh = {}, {}
@@ -310,11 +375,13 @@ def run_autograde(course: Course, assignments: list[str], *, workers: int | None
                     refs[a] = client.scatter([cached])[0]
                     continue
                 refs[a] = fresh[a] = client.submit(
-                    grade_submission, _reference_task(course, a, shared_local[a], sandbox),
+                    grade_submission, {**_reference_task(course, a, shared_local[a], sandbox),
+                                       "preload": plan[a]},
                     key=f"reference-{a}-{uuid.uuid4().hex[:8]}", priority=len(jobs) + 1,
                     pure=False)
         for i, job in enumerate(jobs):
             task = _task(course, job, shared_local[job.assignment], sandbox)
+            task["preload"] = plan[job.assignment]
             hashes[(job.assignment, job.student)] = submission_hash(course, job.student,
                                                                    job.assignment)
             fut = client.submit(grade_submission, task, refs.get(job.assignment),
@@ -340,13 +407,33 @@ def run_autograde(course: Course, assignments: list[str], *, workers: int | None
             ref = fut.result()
             if ref.get("success") and not ref.get("problems"):
                 _save_reference(course, a, shared_local[a], ref)
+        _forced_file(course).unlink(missing_ok=True)
+    except KeyboardInterrupt:
+        import signal
+        import threading
+        if threading.current_thread() is threading.main_thread():   # a 2nd Ctrl-C: no half cleanup
+            restore = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        _quiet()
+        raise
     finally:
         gb.close()
+        if sandbox is not None and restore is None:   # the workers' zygotes end with the run
+            from .worker import finish
+            try:
+                client.run(finish)
+            except Exception:
+                pass
         client.close()
         if cluster is not None:
             cluster.close()
+        if restore is not None:
+            import signal
+            signal.signal(signal.SIGINT, restore)
     rows.sort(key=lambda r: (r.assignment, r.student))
-    if skipped:
+    if skipped and since is not None:
+        print(f"({skipped} submission(s) graded again before the interruption were skipped)",
+              file=out)
+    elif skipped:
         print(f"({skipped} submission(s) already graded were skipped; --force grades them again)",
               file=out)
     return rows

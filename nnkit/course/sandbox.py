@@ -40,10 +40,11 @@ import sys
 import time
 from pathlib import Path
 
+from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.notebooknode import NotebookNode
-from traitlets import Bool, Dict, Integer, List, Unicode
+from traitlets import Bool, Dict, Integer, List, Type, Unicode
 
 from nbgrader.preprocessors import Execute
 
@@ -51,6 +52,8 @@ RECORD_ENV = "NNKIT_GRADING_RECORD"
 TRUSTED_ENV = "NNKIT_GRADING_TRUSTED"
 #: seconds spent running cells in this process (the worker reports it per task, for benchmarks)
 EXEC_SECONDS = [0.0]
+#: seconds per phase of the current task in this process (kernel start, verdicts, ...: benchmarks)
+PHASES: dict[str, float] = {}
 
 #: default limits, overridable in nbgrader_config.py as ``c.Sandbox.<name> = ...`` (see settings())
 DEFAULT_LIMITS = {
@@ -60,6 +63,7 @@ DEFAULT_LIMITS = {
     "file_mb": 256,             # RLIMIT_FSIZE: largest file the kernel may write
     "notebook_timeout": 1200,   # wall time of one notebook, seconds
     "output_kb": 2048,          # outputs kept per notebook; past that the cell is interrupted
+    "zygote": 1,                # 1: kernels forked from a pre-imported sandboxed Python (zygote.py)
 }
 
 
@@ -159,8 +163,60 @@ def _parents(path: str) -> list[str]:
     return [str(Path(*parts[:i])) for i in range(2, len(parts))]
 
 
+class SandboxKernelClient(AsyncKernelClient):
+    """jupyter_client's client, but ready as soon as the kernel answers: its ``wait_for_ready``
+    ends with 0.2 s of listening for silence on IOPub, per notebook. Here 20 ms: what is left is
+    the status of the kernel_info requests, which nbclient ignores anyway (it only reads
+    messages whose parent is the request it sent). Its sockets retry a kernel that has not bound
+    its own yet every 10 ms, not 100 ms."""
+
+    def _create_connected_socket(self, channel, identity=None):
+        import zmq
+        opts = self.context.sockopts
+        old = opts.get(zmq.RECONNECT_IVL)
+        opts[zmq.RECONNECT_IVL] = 10
+        try:
+            return super()._create_connected_socket(channel, identity)
+        finally:
+            if old is None:
+                opts.pop(zmq.RECONNECT_IVL, None)
+            else:
+                opts[zmq.RECONNECT_IVL] = old
+
+    async def wait_for_ready(self, timeout=None):
+        from queue import Empty
+        deadline = time.monotonic() + (timeout if timeout is not None else float("inf"))
+        while True:
+            self.kernel_info()
+            try:
+                msg = await self.shell_channel.get_msg(timeout=0.5)
+            except Empty:
+                pass
+            else:
+                if msg["msg_type"] == "kernel_info_reply":
+                    try:           # IOPub connected: a message of ours comes through it
+                        await self.iopub_channel.get_msg(timeout=0.05)
+                    except Empty:
+                        pass
+                    else:
+                        self._handle_kernel_info_reply(msg)
+                        break
+            if not await self._async_is_alive():
+                raise RuntimeError("Kernel died before replying to kernel_info")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Kernel didn't respond in {timeout:.0f} seconds")
+        while True:
+            try:
+                await self.iopub_channel.get_msg(timeout=0.02)
+            except Empty:
+                break
+
+
 class SandboxKernelManager(AsyncKernelManager):
     """An ipykernel launched through bwrap + setpriv + prlimit, over ipc sockets."""
+
+    client_class = Unicode("nnkit.course.sandbox.SandboxKernelClient")
+    client_factory = Type(SandboxKernelClient, klass=AsyncKernelClient)
 
     use_bwrap = Bool(True).tag(config=True)
     use_prlimit = Bool(True).tag(config=True)
@@ -172,6 +228,11 @@ class SandboxKernelManager(AsyncKernelManager):
     log_file = Unicode("").tag(config=True)
     uid = Integer(0).tag(config=True)
     trusted_dir = Unicode("").tag(config=True)
+    #: the command to wrap instead of the kernelspec's (the zygote's, see nnkit.course.zygote)
+    command = List(Unicode()).tag(config=True)
+    #: fork the kernel from this process's zygote (nnkit.course.zygote.activate) instead of
+    #: starting one; empty: start it as a new process
+    zygote_key = Unicode("").tag(config=True)
 
     def __init__(self, **kw):
         super().__init__(**kw)
@@ -207,7 +268,7 @@ class SandboxKernelManager(AsyncKernelManager):
         return out
 
     def format_kernel_cmd(self, extra_arguments=None):
-        cmd = super().format_kernel_cmd(extra_arguments)
+        cmd = list(self.command) if self.command else super().format_kernel_cmd(extra_arguments)
         cwd = str((self._launch_args or {}).get("cwd") or os.getcwd())
         if self.use_setpriv:
             chown_workdir(cwd, self.uid)
@@ -262,6 +323,24 @@ class SandboxKernelManager(AsyncKernelManager):
         return wrap + cmd
 
     async def _async_launch_kernel(self, kernel_cmd, **kw):
+        if self.zygote_key:
+            from . import zygote
+            z = zygote.active(self.zygote_key)
+            cwd = os.path.realpath(str(kw.get("cwd") or os.getcwd()))
+            if z is not None and z.alive() and cwd.startswith(str(z.slot.root) + os.sep):
+                t0 = time.monotonic()
+                try:
+                    proc = z.spawn(self.connection_file, cwd, self.uid,
+                                   {**DEFAULT_LIMITS, **self.limits})
+                except zygote.ZygoteError as e:   # start it the plain way instead
+                    self.log.warning("zygote unavailable (%s): starting the kernel as a process", e)
+                else:
+                    prov = self.provisioner
+                    prov.process, prov.pid, prov.pgid = proc, proc.pid, None
+                    prov.cwd = kw.get("cwd")
+                    self._reconcile_connection_info(prov.connection_info)
+                    PHASES["kernel_spawn"] = PHASES.get("kernel_spawn", 0.0) + time.monotonic() - t0
+                    return
         fh = open(self.log_file, "ab") if self.log_file else None
         if fh is not None:       # the kernel's own chatter goes to a log, not the terminal
             kw["stdout"] = fh
@@ -298,7 +377,8 @@ def substituted_references(source: str) -> list[str]:
               for kw in n.keywords if kw.arg in ("reference", "forward", "verifier")}
     return sorted({n.value for n in ast.walk(tree)
                    if isinstance(n, ast.Constant) and isinstance(n.value, str)
-                   and n.value.startswith(REFERENCES + ".") and id(n) not in judged})
+                   and n.value.startswith(REFERENCES + ".") and id(n) not in judged
+                   and n.value[len(REFERENCES) + 1:].isidentifier()})
 
 
 def _pickle_by_value(name: str) -> bytes:
@@ -336,6 +416,14 @@ def _clear(folder: Path) -> None:
                 e.unlink()
             except OSError:
                 pass
+
+
+#: the policy of each solution notebook this process has read (by content)
+_POLICIES: dict = {}
+
+
+def _phase(name: str, seconds: float) -> None:
+    PHASES[name] = PHASES.get(name, 0.0) + seconds
 
 
 def _error(ename: str, evalue: str) -> NotebookNode:
@@ -393,15 +481,22 @@ class SandboxedExecute(Execute):
         self._live = Path(self.live_record_dir) if self.live_record_dir else None
         if self._live is not None:
             _clear(self._live)
+        t0 = time.monotonic()
         with self.setup_kernel():
             info_msg = self.wait_for_reply(self.kc.kernel_info())
             self.nb.metadata["language_info"] = info_msg["content"]["language_info"]
+            t1 = time.monotonic()
+            _phase("kernel_start", t1 - t0)
             for index, cell in enumerate(self.nb.cells):
                 self.preprocess_cell(cell, resources, index)
+            t2 = time.monotonic()
+        _phase("kernel_stop", time.monotonic() - t2)
+        t3 = time.monotonic()
         self.set_widgets_metadata()
         if self._records is not None and not self.reference_mode:
             apply_verdicts(self.nb, self._records, Path(self.reference_dir) / name
                            if self.reference_dir else None, policy=self._policy(name))
+        _phase("verdicts", time.monotonic() - t3)
         return self.nb, self.resources
 
     def _policy(self, name: str) -> dict:
@@ -410,8 +505,18 @@ class SandboxedExecute(Execute):
         solution = Path(self.source_dir) / f"{name}.ipynb" if self.source_dir else None
         if solution is None or not solution.is_file():
             return {}
+        import hashlib
+
         import nbformat
-        return violations(self.nb, policy_for(nbformat.read(str(solution), as_version=4)))
+        data = solution.read_bytes()
+        key = hashlib.sha256(data).hexdigest()
+        policy = _POLICIES.get(key)      # read once per solution notebook by this process
+        if policy is None:
+            policy = policy_for(nbformat.reads(data.decode("utf-8"), as_version=4))
+            if len(_POLICIES) > 32:
+                _POLICIES.clear()
+            _POLICIES[key] = policy
+        return violations(self.nb, policy)
 
     def _stage_trusted(self, cell) -> None:
         """Put the trusted helpers this test cell substitutes (and only those) where the kernel
@@ -568,13 +673,17 @@ def apply_verdicts(nb, records: Path, reference: Path | None, policy: dict | Non
 
 # ---------------------------------------------------------------------------- wiring (in the worker)
 def configure_sandbox(cfg, sandbox: dict, *, scratch: Path, reference_dir: Path | None,
-                      reference_mode: bool = False, source_dir: Path | None = None) -> dict:
+                      reference_mode: bool = False, source_dir: Path | None = None,
+                      slot=None, zygote_key: str = "") -> dict:
     """Point nbgrader's Autograde at :class:`SandboxedExecute` and give it private folders under
-    ``scratch`` (the task's temporary folder). Returns the folders used."""
+    ``scratch`` (the task's temporary folder), or the zygote's ``slot`` (emptied per task, see
+    :mod:`nnkit.course.zygote`) with ``zygote_key``. Returns the folders used."""
     from nbgrader.converters import Autograde
     uid = sandbox_uid() if (sandbox.get("setpriv") and sandbox.get("bwrap")) else 0
     dirs = {"ipc": scratch / "ipc", "live": scratch / "record-live", "records": scratch / "records",
             "trusted": scratch / "trusted"}
+    if slot is not None:
+        dirs.update(ipc=slot.ipc, live=slot.live, trusted=slot.trusted)
     for d in dirs.values():
         d.mkdir(parents=True, exist_ok=True)
     (dirs["ipc"] / "home").mkdir(exist_ok=True)
@@ -595,7 +704,10 @@ def configure_sandbox(cfg, sandbox: dict, *, scratch: Path, reference_dir: Path 
     km.ipc_dir = str(dirs["ipc"])
     km.record_dir = str(dirs["live"])
     km.log_file = str(scratch / "kernel.log")
+    km.zygote_key = zygote_key
     ex = cfg.SandboxedExecute
+    if zygote_key:       # a forked kernel is thrown away: killed with its namespace, not asked
+        ex.shutdown_kernel = "immediate"
     ex.notebook_timeout = int(lim["notebook_timeout"])
     ex.output_limit = int(lim["output_kb"]) * 1024
     ex.record_root = str(dirs["records"])

@@ -145,6 +145,106 @@ def _graded_cells(db_url: str, course_id: str, assignment: str) -> dict[str, lis
                 for nb in gb.find_assignment(assignment).notebooks}
 
 
+def _zygote(task: dict, sandbox: dict, autograded: Path):
+    """With the full sandbox: this process's zygote for the task's assignment and its slot, the
+    task's ``autograded`` folder linked into the slot (the kernels' working folders). Else
+    ``(None, "")``: kernels started per notebook."""
+    from . import zygote
+    if not zygote.usable(sandbox):
+        return None, ""
+    from .sandbox import sandbox_uid
+    plan = task.get("preload") or zygote.preload_plan(
+        {task["assignment"]: task["source"]})[task["assignment"]]
+    if not zygote.BUSY.acquire(blocking=False):   # another thread of this process has the slot
+        return None, ""
+    try:
+        z = zygote.zygote_for(sandbox, plan, sandbox_uid())
+        z.slot.reset()
+    except Exception:        # cannot start it here: kernels started per notebook
+        zygote.BUSY.release()
+        return None, ""
+    try:
+        autograded.parent.mkdir(parents=True, exist_ok=True)
+        autograded.symlink_to(z.slot.work, target_is_directory=True)
+    except BaseException:
+        zygote.BUSY.release()
+        raise
+    return z.slot, zygote.activate(z)
+
+
+def warm_up(sandbox: dict | None, plans: list[dict]) -> int:
+    """Run once per worker process when a run starts (``Client.run``): import what grading needs
+    and start the zygotes the run's assignments use, so the first submissions do not wait."""
+    import nbclient  # noqa: F401
+    import nbconvert.preprocessors  # noqa: F401
+    import nbgrader.converters  # noqa: F401
+    import nbgrader.preprocessors  # noqa: F401
+    from nbgrader.api import Gradebook  # noqa: F401
+
+    import nnkit.grading  # noqa: F401  (the trusted comparison)
+    import nnkit.grading.policy  # noqa: F401
+
+    from . import sandbox as _sb  # noqa: F401
+    from . import zygote
+    if any(p.get("kind") == "torch" for p in plans):
+        try:               # the comparison of torch assignments' records needs it
+            import torch  # noqa: F401
+        except ImportError:
+            pass
+    if not zygote.BUSY.acquire(blocking=False):     # a task of this process is grading
+        return os.getpid()
+    try:
+        zygote.shutdown()      # never one of an earlier run (its nnkit may have changed since)
+        if sandbox is not None and zygote.usable(sandbox):
+            from .sandbox import sandbox_uid
+            seen = set()
+            for plan in plans:
+                if plan.get("kind") not in seen:
+                    seen.add(plan.get("kind"))
+                    try:
+                        zygote.zygote_for(sandbox, plan, sandbox_uid())
+                    except Exception:      # the task falls back to a kernel per notebook
+                        pass
+    finally:
+        zygote.BUSY.release()
+    return os.getpid()
+
+
+def finish() -> int:
+    """Run in every worker process when a run ends: stop its zygotes, remove its slot."""
+    from . import zygote
+    if zygote.BUSY.acquire(blocking=False):      # (not while a task of this process grades)
+        try:
+            zygote.shutdown()
+        finally:
+            zygote.BUSY.release()
+    return os.getpid()
+
+
+def _fast_sqlite(db: Path | None) -> None:
+    """The task's gradebook is a throw-away copy, and so are the per-assignment copies the command
+    exports (in ``nnkit-gb-*`` temporary folders): no fsync on each of nbgrader's commits."""
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+    global _FAST_DB
+    _FAST_DB = str(db) if db is not None else _FAST_DB
+    if not getattr(_fast_sqlite, "registered", False):
+        @event.listens_for(Engine, "connect")
+        def _pragma(dbapi_conn, record):
+            try:
+                rows = dbapi_conn.execute("PRAGMA database_list").fetchall()
+            except Exception:
+                return
+            tmp = os.path.join(tempfile.gettempdir(), "nnkit-gb-")   # export_assignment's
+            if any(r[2] and (r[2] == _FAST_DB or r[2].startswith(tmp)) for r in rows):
+                dbapi_conn.execute("PRAGMA synchronous=OFF")
+                dbapi_conn.execute("PRAGMA journal_mode=MEMORY")
+        _fast_sqlite.registered = True
+
+
+_FAST_DB = ""
+
+
 def grade_submission(task: dict, reference: dict | None = None) -> dict:
     """Autograde one submission; see the module docstring. Never raises: errors go in the result.
 
@@ -165,6 +265,8 @@ def grade_submission(task: dict, reference: dict | None = None) -> dict:
     warnings.filterwarnings("ignore", category=SAWarning)   # nbgrader's autoflush noise
     ensure_path_env()
     t0 = time.monotonic()
+    phases: dict[str, float] = {}
+    slot, zygote_log = None, None
     student, assignment = task["student"], task["assignment"]
     result = {"student": student, "assignment": assignment, "notebooks": {}, "files": {},
               "problems": [], "success": False, "log": "", "error": "", "scores": {},
@@ -219,6 +321,7 @@ def grade_submission(task: dict, reference: dict | None = None) -> dict:
         dirs = None
         from . import sandbox as _sb
         _sb.EXEC_SECONDS[0] = 0.0
+        _sb.PHASES.clear()
         if sandbox is not None:
             from .sandbox import configure_sandbox
             ref_dir = None
@@ -226,13 +329,21 @@ def grade_submission(task: dict, reference: dict | None = None) -> dict:
                 ref_dir = tmp / "reference"
                 ref_dir.mkdir()
                 _write_tree(ref_dir, reference.get("records", {}))
+            slot, key = _zygote(task, sandbox, root / ag_name)
+            if slot is not None:
+                zygote_log = (slot.log, slot.log.stat().st_size if slot.log.exists() else 0)
             dirs = configure_sandbox(cfg, sandbox, scratch=tmp, reference_dir=ref_dir,
-                                     reference_mode=bool(task.get("reference")), source_dir=src)
+                                     reference_mode=bool(task.get("reference")), source_dir=src,
+                                     slot=slot, zygote_key=key)
+        _fast_sqlite(db)
+        t1 = time.monotonic()
+        phases["setup"] = t1 - t0
         coursedir = CourseDirectory(config=cfg)
         app = Autograde(coursedir=coursedir, config=cfg)
         app.force = True
         app.create_student = True
         res = capture_log(app)
+        phases["autograde"] = time.monotonic() - t1
         result["success"] = bool(res.get("success"))
         result["log"] = res.get("log", "")[-20000:]
         result["error"] = res.get("error", "")[-5000:]
@@ -268,9 +379,34 @@ def grade_submission(task: dict, reference: dict | None = None) -> dict:
         result["error"] = traceback.format_exc()[-5000:]
         result["success"] = False
     finally:
-        result["duration"] = time.monotonic() - t0
         from . import sandbox as _sb
+        t2 = time.monotonic()
+        if slot is not None:          # every kernel of this submission dead, its folders emptied
+            from . import zygote
+            try:
+                for z in list(zygote._ZYGOTES.values()):
+                    z.killall()
+                if zygote_log is not None:
+                    try:
+                        with open(zygote_log[0], "rb") as fh:   # its last 4000 bytes
+                            fh.seek(max(zygote_log[1], os.fstat(fh.fileno()).st_size - 4000))
+                            (tmp / "kernel.log").write_bytes(fh.read(4000))
+                    except OSError:
+                        pass
+                slot.reset()
+                result["zygote_rss_kb"] = zygote.memory_kb()
+            except Exception:         # never reuse a slot that could not be emptied
+                zygote.shutdown()
+            finally:
+                zygote.BUSY.release()
+        import resource
+        result["worker_rss_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        phases["cleanup"] = time.monotonic() - t2
+        result["duration"] = time.monotonic() - t0
         result["exec_seconds"] = _sb.EXEC_SECONDS[0]
+        phases.update(_sb.PHASES)
+        phases["cells"] = _sb.EXEC_SECONDS[0]
+        result["phases"] = phases
         try:
             result["kernel_log"] = (tmp / "kernel.log").read_bytes()[-4000:].decode("utf-8",
                                                                                 "replace")
