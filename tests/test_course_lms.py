@@ -289,18 +289,23 @@ def _maths_render_offline(path: Path, html: str) -> None:
         else:
             external.append(r.request.url)
             r.abort()
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(chromium), headless=True,
-                                     args=["--no-sandbox"])
-        try:
-            page = browser.new_page()
-            page.route("**/*", route)
-            page.goto(path.as_uri())
-            page.wait_for_selector("mjx-container svg", timeout=30000)
-            n = page.evaluate("document.querySelectorAll('mjx-container').length")
-            raw = page.evaluate("document.body.innerText.includes('$w_0')")
-        finally:
-            browser.close()
+    def look():
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=str(chromium), headless=True,
+                                         args=["--no-sandbox"])
+            try:
+                page = browser.new_page()
+                page.route("**/*", route)
+                page.goto(path.as_uri())
+                page.wait_for_selector("mjx-container svg", timeout=30000)
+                return (page.evaluate("document.querySelectorAll('mjx-container').length"),
+                        page.evaluate("document.body.innerText.includes('$w_0')"))
+            finally:
+                browser.close()
+
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(1) as pool:  # a thread of its own: no asyncio loop left by earlier tests
+        n, raw = pool.submit(look).result()
     assert n >= 3 and not raw and external == []
 
 

@@ -271,7 +271,7 @@ def test_report_page_opens_offline_in_chromium(page):
     server = http.server.ThreadingHTTPServer(
         ("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(out_dir)))
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
+    def look():
         with sync_playwright() as playwright:
             browser = Browser(playwright, f"http://127.0.0.1:{server.server_address[1]}/")
             try:
@@ -284,6 +284,13 @@ def test_report_page_opens_offline_in_chromium(page):
                 tab.close()
             finally:
                 browser.close()
+
+    from concurrent.futures import ThreadPoolExecutor
+    try:
+        # a thread of its own: earlier tests (nbclient, Dask) may leave an asyncio loop on this one,
+        # where Playwright's sync API refuses to run
+        with ThreadPoolExecutor(1) as pool:
+            pool.submit(look).result()
     finally:
         server.shutdown()
         server.server_close()

@@ -226,7 +226,7 @@ class Zygote:
         lim = {k: int(v) for k, v in limits.items()}
         ans = self.request({"op": "spawn", "conn": conn, "cwd": cwd, "uid": uid, "limits": lim,
                             "env": self.env, "launcher": ipykernel_launcher.__file__,
-                            "keep": [str(self.slot.root)], "t": time.time()})
+                            "keep": [str(self.slot.root), *_under_tmp()], "t": time.time()})
         return ZygoteKernel(self, int(ans["pid"]))
 
     def killall(self) -> None:
@@ -299,6 +299,14 @@ _ZYGOTES: dict[str, Zygote] = {}     # kind -> zygote (most recently used last)
 _ACTIVE: dict[str, Zygote] = {}      # key for SandboxKernelManager.zygote_key -> zygote
 #: one task at a time uses the slot (a worker with several threads grades the others plainly)
 BUSY = threading.Lock()
+
+
+def _under_tmp() -> list[str]:
+    """The Python roots (interpreter, venv, nnkit) that live under /tmp, as in a checkout cloned
+    there: the kernel's fresh /tmp must show them again (bound back with what hides the references)."""
+    from .sandbox import _python_roots
+    tmp = os.path.realpath(tempfile.gettempdir())
+    return [r for r in _python_roots() if r == tmp or r.startswith(tmp + os.sep) or r.startswith("/tmp/")]
 
 
 def slot(uid: int) -> Slot:
