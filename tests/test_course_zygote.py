@@ -3,6 +3,7 @@ kernel started per notebook. Needs the full sandbox (bubblewrap, root, setpriv),
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 import os
 from pathlib import Path
@@ -50,7 +51,9 @@ def _run(z, uid: int, *sources: str) -> list[str]:
             await km.shutdown_kernel(now=True)
     forked = z.slot.log.read_text().count("zygote kernel: initialized")
     try:
-        asyncio.run(go())
+        # a thread of its own: an earlier test of the session may leave an asyncio loop on this one
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            pool.submit(asyncio.run, go()).result()
     finally:                  # forked from the zygote, not started as a process
         assert z.slot.log.read_text().count("zygote kernel: initialized") == forked + 1
     return ["".join(o.get("text", "") + str(o.get("evalue", "")) for o in c.outputs)
