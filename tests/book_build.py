@@ -48,9 +48,10 @@ class BookBuild:
         return self.html.parent
 
     def warnings(self) -> list[str]:
-        """Sphinx warnings and errors in the log (kernel log lines excluded)."""
+        """Sphinx warnings and errors in the log (kernel log lines excluded: ipykernel's own, and
+        tornado's about a kernel's sockets as it shuts down, e.g. "Socket operation on non-socket")."""
         return [line for line in self.log.splitlines()
-                if _WARNING.search(line) and not line.startswith("[IPKernelApp]")]
+                if _WARNING.search(line) and not line.startswith(("[IPKernelApp]", "ERROR:tornado.general:"))]
 
     def page(self, docname: str) -> Path:
         return self.html / f"{docname}.html"
