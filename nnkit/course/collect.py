@@ -117,13 +117,7 @@ class CollectReport:
                 out.append(f"  duplicate for {s}: kept the newest {kept}, ignored {dropped}")
             for s, text in self.notes:
                 out.append(f"  {s}: {text}")
-            for f, why in self.refused:
-                out.append(f"  refused {f}: {why}")
-            for f, why in self.unmatched:
-                out.append(f"  could not match {f}: {why}")
-            for f, why in self.ignored:
-                out.append(f"  ignored {f}: {why}")
-            return out
+            return out + self._dropped()
         verb = "would collect" if self.dry_run else "collected"
         n_new = len(self.collected) - len(self.unchanged)
         out = [f"{self.assignment}: {verb} {len(self.collected)} student(s)"
@@ -145,13 +139,13 @@ class CollectReport:
         if self.not_submitted:
             out.append(f"  no submission from {len(self.not_submitted)} rostered student(s): "
                        f"{', '.join(self.not_submitted)} (they score 0)")
-        for f, why in self.refused:
-            out.append(f"  refused {f}: {why}")
-        for f, why in self.unmatched:
-            out.append(f"  could not match {f}: {why}")
-        for f, why in self.ignored:
-            out.append(f"  ignored {f}: {why}")
-        return out
+        return out + self._dropped()
+
+    def _dropped(self) -> list[str]:
+        """A line per file not collected: refused, unmatched or ignored, with the reason."""
+        return ([f"  refused {f}: {why}" for f, why in self.refused]
+                + [f"  could not match {f}: {why}" for f, why in self.unmatched]
+                + [f"  ignored {f}: {why}" for f, why in self.ignored])
 
 
 # ---------------------------------------------------------------------------- safe extraction

@@ -41,7 +41,7 @@ _IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints", "
 
 
 def write_dist(course: Course, out: Path, *, force: bool = False, repository_url: str | None = None,
-               progress: bool = True, log=None) -> Path:
+               progress: bool = True) -> Path:
     """Write the student course to ``out`` (see the module docstring); returns ``out``."""
     out = Path(out).resolve()
     root = course.root
@@ -60,7 +60,7 @@ def write_dist(course: Course, out: Path, *, force: bool = False, repository_url
     out.parent.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
-        _build(course, stage, repository_url=repository_url, progress=progress, log=log)
+        _build(course, stage, repository_url=repository_url, progress=progress)
         _replace(out, stage)
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
@@ -80,7 +80,7 @@ def _replace(out: Path, stage: Path) -> None:
     out.chmod(0o755)
 
 
-def _build(course: Course, stage: Path, *, repository_url, progress, log) -> None:
+def _build(course: Course, stage: Path, *, repository_url, progress) -> None:
     root = course.root
     import nnkit
     package = Path(nnkit.__file__).resolve().parent
