@@ -8,11 +8,12 @@ STAMP  := $(VENV)/.installed
 export PATH := $(abspath $(BIN)):$(PATH)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: venv book test clean help
+.PHONY: venv book test test-fast clean help
 
 help:
-	@echo "make book   create .venv, install nnkit[dev], build the book into book/_build/html"
-	@echo "make test   create .venv, install nnkit[dev], run the whole test suite"
+	@echo "make book        create .venv, install nnkit[dev], build the book into book/_build/html"
+	@echo "make test        create .venv, install nnkit[dev], run the whole test suite"
+	@echo "make test-fast   the same set-up, then the tests not marked slow (no kernel, sandbox, browser or book build)"
 
 # constraints.txt pins torch to its CPU wheel's version (the package itself only says torch>=2.2).
 $(STAMP): pyproject.toml constraints.txt
@@ -30,6 +31,10 @@ book: venv
 
 test: venv
 	$(BIN)/python -m pytest
+
+# The maintainer's loop: every test not marked slow (pyproject.toml lists the markers).
+test-fast: venv
+	$(BIN)/python -m pytest -m "not slow"
 
 clean:
 	rm -rf book/_build

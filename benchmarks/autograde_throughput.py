@@ -143,9 +143,9 @@ def where_time_goes(rows, wall: float, workers: int) -> dict[str, float]:
 def run_group(base: Path, tmp: Path, name: str, assignments: list[str], workers: int,
               modes: list[str], course_id: str) -> dict:
     """Grade the group's submissions with each tool on its own copy of the course."""
-    from nnkit.course import sandbox as sb
-    from nnkit.course.course import Course
-    from nnkit.course.engine import run_autograde
+    from nnkit.course import kernel
+    from nnkit.course.coursedir import Course
+    from nnkit.course.autograde import run_autograde
     res = {}
     seq = tmp / f"{name}-seq"
     shutil.copytree(base, seq)
@@ -161,15 +161,16 @@ def run_group(base: Path, tmp: Path, name: str, assignments: list[str], workers:
         ours = tmp / f"{name}-{mode}"
         shutil.copytree(base, ours)
         course = Course(ours)
-        settings = sb.sandbox_settings(course, unsafe=True, out=sys.stderr)
-        settings["limits"]["zygote"] = int(mode == "zygote")
+        settings = kernel.sandbox_settings(course.config, unsafe=True, out=sys.stderr)
+        settings = settings.with_limits(zygote=int(mode == "zygote"))
         t0, cpu0, own0 = time.perf_counter(), _cpu(), _own_cpu()
+        timeline = {}
         rows = run_autograde(course, assignments, workers=workers, sandbox=settings,
-                             progress=False, out=sys.stderr)
+                             progress=False, out=sys.stderr, timeline=timeline)
         wall, cpu1 = time.perf_counter() - t0, _cpu()
         time.sleep(1.0)            # the cluster's processes are reaped: their CPU is counted
         res[mode] = {"wall": wall, "rows": rows, "scores": scores(ours, course_id, assignments),
-                     "table": where_time_goes(rows, wall, workers),
+                     "table": where_time_goes(rows, wall, workers), "timeline": timeline,
                      "busy": (cpu1[0] - cpu0[0]) / max(cpu1[1] - cpu0[1], 1),
                      "own": _own_cpu() - own0}
     return res
@@ -189,8 +190,8 @@ def report(name: str, assignments: list[str], res: dict, n: int, workers: int,
                 if res["seq"]["scores"].get(k) != r["scores"].get(k)]
         ok = ok and not diff
         rows = r["rows"]
-        per_task = [x.duration - x.exec_seconds for x in rows]
-        exec_total = sum(x.exec_seconds for x in rows)
+        per_task = [x.duration - x.cell_seconds for x in rows]
+        exec_total = sum(x.cell_seconds for x in rows)
         allin = (r["wall"] * workers - exec_total) / max(n, 1)
         print(f"{label[mode] + ':':35} {r['wall']:8.1f} s  ({r['wall'] / n:.2f} s/submission)  "
               f"speed-up {t_seq / r['wall']:.2f}x on {workers} workers (goal >= {goal:g}x)")
@@ -210,6 +211,12 @@ def report(name: str, assignments: list[str], res: dict, n: int, workers: int,
               + (f" ({len(diff)} differ, e.g. {diff[:3]})" if diff else ""))
         bad = [x for x in rows if x.status != "ok"]
         print(f"    rows with problems (expected for wrong submissions): {len(bad)}")
+        tl = r.get("timeline", {})
+        if tl:
+            print("    timeline of the run (s since the command started): cluster ready "
+                  f"{tl.get('cluster_ready', 0):.2f}, first result {tl.get('first_result', 0):.2f}"
+                  f", last result {tl.get('last_result', 0):.2f}, cluster closed "
+                  f"{tl.get('closed', 0):.2f}")
     print("  where the time goes, seconds per submission (mean; worker time, then the command):")
     print("    " + f"{'':64}" + "".join(f"{m:>10}" for m in modes))
     for key, what in PHASES:

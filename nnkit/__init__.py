@@ -2,9 +2,9 @@
 
 The numpy core is imported here: ``activations``, ``losses``, ``layers``,
 ``models``, ``optim``, ``gradcheck`` and their main classes.  ``load_mnist`` and
-the other subpackages (``data``, ``plotting``, ``widgets``, ``torch_utils``,
-...) are imported on first use, so ``import nnkit`` stays fast and never
-imports torch, matplotlib or ipywidgets.
+the other subpackages (``data``, ``plotting``, ``widgets``, ``pytorch``,
+``pretrained``, ``grading``, ...) are imported on first use, so ``import nnkit``
+stays fast and never imports torch, matplotlib or ipywidgets.
 """
 import importlib
 
@@ -18,8 +18,7 @@ from .optim import SGD, Adam, minibatches
 
 __version__ = "0.1.0"
 
-_LAZY_SUBMODULES = {"data", "plotting", "widgets", "torch_utils", "torch_models", "pretrained",
-                    "grading", "course"}
+_LAZY_SUBMODULES = {"data", "plotting", "widgets", "pytorch", "pretrained", "grading", "course"}
 
 
 def __getattr__(name):

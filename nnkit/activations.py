@@ -3,7 +3,8 @@
 Notation (as in the lectures): a neuron receives the input signal ``s`` and
 outputs ``x = sigma(s)``.  Every function here works elementwise on an array
 ``s`` of any shape and returns an array of the same shape and float dtype
-(float32 in -> float32 out; integer input is promoted to float64).
+(float32 in -> float32 out; integer input is promoted to float64: ``as_float``,
+which the layers and losses use too).
 
 Each ``*_prime`` function is the derivative ``dx/ds`` evaluated at ``s``; in
 backpropagation it turns ``dL/dx`` into ``delta = dL/ds = dL/dx * sigma'(s)``.
@@ -18,7 +19,7 @@ overflow and raise no numpy warnings.
 import numpy as np
 
 __all__ = [
-    "step", "step_prime", "sign", "linear", "linear_prime",
+    "as_float", "step", "step_prime", "sign", "linear", "linear_prime",
     "sigmoid", "sigmoid_prime", "tanh", "tanh_prime",
     "relu", "relu_prime", "leaky_relu", "leaky_relu_prime",
     "softmax", "softmax_backward", "log_softmax", "log_softmax_backward",
@@ -26,8 +27,18 @@ __all__ = [
 ]
 
 
-def _as_float(s):
-    """Return ``s`` as a floating-point array (no copy if it already is one)."""
+def as_float(s):
+    """Return ``s`` as a floating-point numpy array: the dtype rule of every function here.
+
+    A float array (float16, float32, float64 ...) is returned as is, without a copy, so
+    float32 in gives float32 out; anything else (a Python number or list, an integer or
+    boolean array) becomes float64.  Shape: unchanged.
+
+    >>> as_float([1, 2]).dtype
+    dtype('float64')
+    >>> as_float(np.ones(3, np.float32)).dtype
+    dtype('float32')
+    """
     s = np.asarray(s)
     if not np.issubdtype(s.dtype, np.floating):
         s = s.astype(np.float64)
@@ -38,7 +49,7 @@ def _as_float(s):
 
 def step(s):
     """Heaviside step: x = 1 if s >= 0 else 0."""
-    s = _as_float(s)
+    s = as_float(s)
     return (s >= 0).astype(s.dtype)
 
 
@@ -46,13 +57,13 @@ def step_prime(s):
     """Derivative of the step: 0 everywhere (undefined at 0, we use 0).
 
     This is why the perceptron cannot be trained by gradient descent."""
-    s = _as_float(s)
+    s = as_float(s)
     return np.zeros_like(s)
 
 
 def sign(s):
     """Sign with sign(0) = +1: x = +1 if s >= 0 else -1 (Rosenblatt's perceptron)."""
-    s = _as_float(s)
+    s = as_float(s)
     return np.where(s >= 0, 1, -1).astype(s.dtype)
 
 
@@ -60,12 +71,12 @@ def sign(s):
 
 def linear(s):
     """Identity: x = s (the output neuron of a regression network)."""
-    return _as_float(s)
+    return as_float(s)
 
 
 def linear_prime(s):
     """Derivative of the identity: 1."""
-    s = _as_float(s)
+    s = as_float(s)
     return np.ones_like(s)
 
 
@@ -77,7 +88,7 @@ def sigmoid(s):
     Stable form: with ``e = exp(-abs(s))`` (which is never larger than 1),
     sigma(s) = 1 / (1 + e) for s >= 0 and e / (1 + e) for s < 0.
     """
-    s = _as_float(s)
+    s = as_float(s)
     with np.errstate(under="ignore"):  # e^{-1000} = 0 is exactly what we want
         e = np.exp(-np.abs(s))
     return np.where(s >= 0, 1 / (1 + e), e / (1 + e)).astype(s.dtype, copy=False)
@@ -93,7 +104,7 @@ def sigmoid_prime(s):
 
 def tanh(s):
     """Hyperbolic tangent: x = (e^s - e^{-s}) / (e^s + e^{-s}) = 2 sigma(2s) - 1."""
-    return np.tanh(_as_float(s))
+    return np.tanh(as_float(s))
 
 
 def tanh_prime(s):
@@ -106,25 +117,25 @@ def tanh_prime(s):
 
 def relu(s):
     """Rectified linear unit: x = max(0, s)."""
-    s = _as_float(s)
+    s = as_float(s)
     return np.maximum(s, 0)
 
 
 def relu_prime(s):
     """dx/ds = 1 if s > 0 else 0 (we take 0 at the kink s = 0, like PyTorch)."""
-    s = _as_float(s)
+    s = as_float(s)
     return (s > 0).astype(s.dtype)
 
 
 def leaky_relu(s, alpha=0.01):
     """Leaky ReLU: x = s if s > 0 else alpha * s."""
-    s = _as_float(s)
+    s = as_float(s)
     return np.where(s > 0, s, alpha * s).astype(s.dtype, copy=False)
 
 
 def leaky_relu_prime(s, alpha=0.01):
     """dx/ds = 1 if s > 0 else alpha."""
-    s = _as_float(s)
+    s = as_float(s)
     return np.where(s > 0, 1, alpha).astype(s.dtype)
 
 
@@ -138,7 +149,7 @@ def softmax(s, axis=-1):
     (which does not change the result) keeps every exponent <= 0, so nothing
     overflows.
     """
-    s = _as_float(s)
+    s = as_float(s)
     z = s - s.max(axis=axis, keepdims=True)
     with np.errstate(under="ignore"):  # e^{-2000} = 0 is fine
         e = np.exp(z, out=z)
@@ -153,7 +164,7 @@ def softmax_backward(x, dx, axis=-1):
     is dx_j/ds_i = x_j (1[i = j] - x_i), so
     delta_i = sum_j dx_j x_j (1[i = j] - x_i) = x_i (dx_i - sum_j dx_j x_j).
     """
-    x, dx = _as_float(x), _as_float(dx)
+    x, dx = as_float(x), as_float(dx)
     if x.shape != dx.shape:
         raise ValueError(f"softmax_backward expected dx of shape {x.shape} (like x), got {dx.shape}")
     return x * (dx - np.sum(dx * x, axis=axis, keepdims=True))
@@ -162,7 +173,7 @@ def softmax_backward(x, dx, axis=-1):
 def log_softmax(s, axis=-1):
     """Log of the softmax, computed stably: log x_j = s_j - m - log sum_i e^{s_i - m},
     with m the maximum of s along ``axis``.  Same shape as s."""
-    s = _as_float(s)
+    s = as_float(s)
     z = s - s.max(axis=axis, keepdims=True)
     with np.errstate(under="ignore"):
         lse = np.log(np.sum(np.exp(z), axis=axis, keepdims=True))
@@ -175,7 +186,7 @@ def log_softmax_backward(x_log, dx, axis=-1):
 
     x_log = log_softmax(s) (the forward output) and dx = dL/d(x_log), same shape.
     """
-    x_log, dx = _as_float(x_log), _as_float(dx)
+    x_log, dx = as_float(x_log), as_float(dx)
     if x_log.shape != dx.shape:
         raise ValueError(f"log_softmax_backward expected dx of shape {x_log.shape} (like x_log), "
                          f"got {dx.shape}")

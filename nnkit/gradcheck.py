@@ -7,7 +7,7 @@ The numerical derivative uses central differences::
 whose error is O(h^2), and is compared with the analytic (backprop) gradient
 entry by entry through the relative error::
 
-    rel_error(a, n) = |a - n| / max(|a| + |n|, 1e-8).
+    rel_error(a, n) = |a - n| / max(|a| + |n|, floor),   floor = 1e-8.
 
 In float64 a correct backward pass gives about 1e-7 or less (much less for
 smooth functions); 1e-2 and more means a bug.  Checks therefore always run in
@@ -45,10 +45,19 @@ def numerical_gradient(f, x, h=1e-5):
     return grad
 
 
-def rel_error(a, n):
-    """Elementwise relative error ``|a - n| / max(|a| + |n|, 1e-8)`` (an array)."""
+def rel_error(a, n, floor=1e-8):
+    """Elementwise relative error ``|a - n| / max(|a| + |n|, floor)``, in float64.
+
+    a, n: arrays of the same shape (or broadcastable; numbers work too); the result has
+    their broadcast shape.  It lies in [0, 1] for finite a and n: 0 when they are equal,
+    1 when they have opposite signs or just one of them is 0 (and |a| + |n| >= floor).
+    The ``floor`` keeps tiny values from looking wrong: where |a| + |n| < floor the error
+    is |a - n| / floor, an absolute error in units of floor (gradcheck uses 1e-8; the
+    grader uses 1e-4 against the numerical gradient, whose noise is about 1e-10).
+    NaN or inf inputs give NaN.
+    """
     a, n = np.asarray(a, dtype=np.float64), np.asarray(n, dtype=np.float64)
-    return np.abs(a - n) / np.maximum(np.abs(a) + np.abs(n), 1e-8)
+    return np.abs(a - n) / np.maximum(np.abs(a) + np.abs(n), floor)
 
 
 @dataclass

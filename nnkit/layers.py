@@ -54,17 +54,19 @@ class Layer:
     def __repr__(self):
         return f"{type(self).__name__}()"
 
-    def _cached(self, name):
+    def _cached(self, name, dy=None):
+        """The array forward kept in ``self.<name>`` for backward (RuntimeError before forward).
+
+        Given dy = dL/dy, also check that dy has the shape of that array: for the activation
+        layers it has the shape of the forward output, as dL/dy must.
+        """
         value = getattr(self, name, None)
         if value is None:
             raise RuntimeError(f"{self!r}.backward called before forward")
-        return value
-
-    def _check_dy(self, dy, y):
-        """dL/dy must have the shape of the forward output y."""
-        if dy.shape != y.shape:
-            raise ValueError(f"{self!r}.backward expected dy of shape {y.shape} (the forward output), "
+        if dy is not None and dy.shape != value.shape:
+            raise ValueError(f"{self!r}.backward expected dy of shape {value.shape} (the forward output), "
                              f"got {dy.shape}")
+        return value
 
 
 class Dense(Layer):
@@ -132,14 +134,11 @@ class Dense(Layer):
         return np.dot(delta, W.T)                        # dL/dx^{l-1} = delta W^T
 
 
-class _Activation(Layer):
-    """x = sigma(s) elementwise; backward: delta = dL/ds = dL/dx * sigma'(s)."""
+# --- activation layers: x = sigma(s); backward turns dx = dL/dx into delta = dL/ds = dx * sigma'(s).
+# Each caches what its sigma'(s) is computed from: the output x (sigmoid: sigma'(s) = x (1 - x))
+# or, for the leaky ReLU, the input s.
 
-    def forward(self, s):
-        raise NotImplementedError
-
-
-class Sigmoid(_Activation):
+class Sigmoid(Layer):
     """x = sigma(s) = 1 / (1 + e^{-s});  backward: delta = dx * x (1 - x)."""
 
     def forward(self, s):
@@ -147,12 +146,11 @@ class Sigmoid(_Activation):
         return self.x
 
     def backward(self, dx):
-        x = self._cached("x")
-        self._check_dy(dx, x)
+        x = self._cached("x", dx)
         return dx * x * (1 - x)
 
 
-class Tanh(_Activation):
+class Tanh(Layer):
     """x = tanh(s);  backward: delta = dx * (1 - x^2)."""
 
     def forward(self, s):
@@ -160,12 +158,11 @@ class Tanh(_Activation):
         return self.x
 
     def backward(self, dx):
-        x = self._cached("x")
-        self._check_dy(dx, x)
+        x = self._cached("x", dx)
         return dx * (1 - x * x)
 
 
-class ReLU(_Activation):
+class ReLU(Layer):
     """x = max(0, s);  backward: delta = dx * 1[x > 0]  (x > 0 exactly when s > 0).
 
     ``inplace=True`` (as in PyTorch's nn.ReLU) overwrites the input s with x in
@@ -181,17 +178,16 @@ class ReLU(_Activation):
         return "ReLU(inplace=True)" if self.inplace else "ReLU()"
 
     def forward(self, s):
-        s = A._as_float(s)
+        s = A.as_float(s)
         self.x = np.maximum(s, 0, out=s if self.inplace else None)
         return self.x
 
     def backward(self, dx):
-        x = self._cached("x")
-        self._check_dy(dx, x)
+        x = self._cached("x", dx)
         return np.multiply(dx, x > 0, out=dx if self.inplace else None)
 
 
-class LeakyReLU(_Activation):
+class LeakyReLU(Layer):
     """x = s if s > 0 else alpha s;  backward: delta = dx * (1 if s > 0 else alpha)."""
 
     def __init__(self, alpha=0.01):
@@ -202,16 +198,15 @@ class LeakyReLU(_Activation):
         return f"LeakyReLU(alpha={self.alpha})"
 
     def forward(self, s):
-        self.s = A._as_float(s)
+        self.s = A.as_float(s)
         return A.leaky_relu(self.s, self.alpha)
 
     def backward(self, dx):
-        s = self._cached("s")
-        self._check_dy(dx, s)
+        s = self._cached("s", dx)
         return dx * A.leaky_relu_prime(s, self.alpha)
 
 
-class Softmax(_Activation):
+class Softmax(Layer):
     """x = softmax(s) along the last axis (rows sum to 1).
 
     backward: delta_i = x_i (dx_i - sum_j dx_j x_j) (see activations.softmax_backward).
@@ -224,20 +219,19 @@ class Softmax(_Activation):
         return self.x
 
     def backward(self, dx):
-        x = self._cached("x")
-        self._check_dy(dx, x)
+        x = self._cached("x", dx)
         return A.softmax_backward(x, dx)
 
 
-class Identity(_Activation):
+class Identity(Layer):
     """x = s (a linear output);  backward: delta = dx."""
 
     def forward(self, s):
-        self.x = A._as_float(s)
+        self.x = A.as_float(s)
         return self.x
 
     def backward(self, dx):
-        self._check_dy(dx, self._cached("x"))
+        self._cached("x", dx)            # only checks that forward ran and dx has x's shape
         return dx
 
 
@@ -247,10 +241,11 @@ class Dropout(Layer):
     Training: each unit is kept with probability 1 - p and scaled by 1/(1 - p),
     y = x * m with m_ij = 1[u_ij >= p] / (1 - p), u uniform in [0, 1); so the
     expected output equals x and nothing needs rescaling at test time.
-    Evaluation (``eval()``): y = x.
-    backward: dx = dy * m (training) or dy (evaluation).
+    Evaluation (``eval()``, or p = 0): m = 1, so y = x.
+    backward: dx = dy * m, with the mask m that forward cached (like Dense keeps x).
 
-    ``rng`` is the random generator drawing the masks; ``mask`` is the last one.
+    ``rng`` is the random generator drawing the masks; ``mask`` is the last one
+    (all ones in evaluation mode).
     """
 
     def __init__(self, p=0.5, seed=None):
@@ -265,22 +260,19 @@ class Dropout(Layer):
         return f"Dropout(p={self.p})"
 
     def forward(self, x):
-        x = A._as_float(x)
+        x = A.as_float(x)
         if not self.training or self.p == 0:
-            self.mask = None
-            self.shape = x.shape
+            self.mask = np.ones_like(x)              # m = 1: nothing is dropped
             return x
-        keep = self.rng.random(x.shape, dtype=np.float64 if x.dtype == np.float64 else np.float32)
-        self.mask = (keep >= self.p).astype(x.dtype) / x.dtype.type(1 - self.p)
-        self.shape = x.shape
+        u = self.rng.random(x.shape, dtype=np.float64 if x.dtype == np.float64 else np.float32)
+        self.mask = (u >= self.p).astype(x.dtype) / x.dtype.type(1 - self.p)
         return x * self.mask
 
     def backward(self, dy):
-        if getattr(self, "shape", None) is None:
-            raise RuntimeError(f"{self!r}.backward called before forward")
-        if dy.shape != self.shape:
-            raise ValueError(f"{self!r}.backward expected dy of shape {self.shape}, got {dy.shape}")
-        return dy if self.mask is None else dy * self.mask
+        mask = self._cached("mask")
+        if dy.shape != mask.shape:
+            raise ValueError(f"{self!r}.backward expected dy of shape {mask.shape}, got {dy.shape}")
+        return dy * mask
 
 
 class Sequential(Layer):

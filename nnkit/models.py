@@ -17,7 +17,7 @@ from .layers import Dense, Dropout, LeakyReLU, ReLU, Sequential, Sigmoid, Tanh
 from .losses import logistic_loss, softmax_cross_entropy
 from .optim import SGD, Adam, minibatches
 
-__all__ = ["ConvergenceWarning", "Perceptron", "LogisticRegression", "MLP"]
+__all__ = ["ConvergenceWarning", "Perceptron", "LogisticRegression", "MLP", "augment"]
 
 
 class ConvergenceWarning(UserWarning):
@@ -45,9 +45,16 @@ def _binary_labels(name, y, n):
     raise ValueError(f"{name} expected labels in {{-1, +1}} or {{0, 1}}, got values {sorted(values)}")
 
 
-def _augment(X):
-    """Prepend the constant input x_0 = 1: (N, d) -> (N, d + 1)."""
-    return np.hstack([np.ones((len(X), 1), dtype=np.float64), X.astype(np.float64)])
+def augment(X):
+    """Prepend the constant input x_0 = 1 to every row: X (N, d) -> (N, d + 1), float64.
+
+    Then w^T x = w_0 + w_1 x_1 + ... + w_d x_d for w of shape (d + 1,), so w[0] is the bias.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    return np.hstack([np.ones((len(X), 1), dtype=np.float64), X])
+
+
+_augment = augment  # the old private name, still imported by nnkit.grading.verifiers
 
 
 class _BinaryLinear:
@@ -55,12 +62,23 @@ class _BinaryLinear:
 
     zero_one = False
 
+    def _start_fit(self, X, y):
+        """Check (X, y), remember the label convention and start from w = 0.
+
+        Returns (Xa, y): the augmented inputs (N, d + 1) and the labels in {-1, +1}."""
+        name = type(self).__name__
+        X = _check_X(name, X)
+        y, self.zero_one = _binary_labels(name, y, len(X))
+        Xa = augment(X)
+        self.w = np.zeros(Xa.shape[1])
+        return Xa, y
+
     def decision_function(self, X):
         """The signal s = w^T x (with x_0 = 1) for each row of X: shape (N,)."""
         if getattr(self, "w", None) is None:
             raise RuntimeError(f"{type(self).__name__} is not fitted yet: call fit(X, y) first")
         X = _check_X(type(self).__name__, X, len(self.w) - 1)
-        return _augment(X) @ self.w
+        return augment(X) @ self.w
 
     def predict(self, X):
         """sign(w^T x) as labels, in the convention used for fit ({-1,+1} or {0,1})."""
@@ -104,11 +122,8 @@ class Perceptron(_BinaryLinear):
         return p
 
     def fit(self, X, y):
-        X = _check_X("Perceptron", X)
-        y, self.zero_one = _binary_labels("Perceptron", y, len(X))
-        Xa = _augment(X)
+        Xa, y = self._start_fit(X, y)
         rng = np.random.default_rng(self.seed)
-        self.w = np.zeros(Xa.shape[1])
         self.history_, self.steps_ = [], []
         self.converged_ = False
         for epoch in range(self.max_epochs):
@@ -127,7 +142,7 @@ class Perceptron(_BinaryLinear):
                 break
         self.n_epochs_ = len(self.history_)
         if not self.converged_:
-            warnings.warn(f"Perceptron did not converge: {self.history_[-1]} of {len(X)} samples were "
+            warnings.warn(f"Perceptron did not converge: {self.history_[-1]} of {len(Xa)} samples were "
                           f"still misclassified in epoch {self.max_epochs} (max_epochs); the data are "
                           "probably not linearly separable", ConvergenceWarning, stacklevel=2)
         return self
@@ -171,11 +186,8 @@ class LogisticRegression(_BinaryLinear):
         return float(self.w[0])
 
     def fit(self, X, y):
-        X = _check_X("LogisticRegression", X)
-        y, self.zero_one = _binary_labels("LogisticRegression", y, len(X))
-        Xa = _augment(X)
+        Xa, y = self._start_fit(X, y)
         rng = np.random.default_rng(self.seed)
-        self.w = np.zeros(Xa.shape[1])
         path = [self.w.copy()]
         self.history_ = {"loss": [], "accuracy": []}
         batch = len(Xa) if self.batch_size is None else self.batch_size

@@ -15,6 +15,13 @@ import numpy as np
 __all__ = ["SGD", "Adam", "minibatches"]
 
 
+def _check_same_keys(name, params, grads):
+    """An optimiser updates params[key] from grads[key]: both dicts need the same keys."""
+    differ = set(params) ^ set(grads)
+    if differ:
+        raise ValueError(f"{name} expected params and grads with the same keys, they differ in {sorted(differ)}")
+
+
 class SGD:
     """SGD with optional momentum and L2 weight decay, updating ``params`` in place.
 
@@ -25,9 +32,7 @@ class SGD:
     """
 
     def __init__(self, params, grads, lr=0.1, momentum=0.0, weight_decay=0.0):
-        missing = set(params) ^ set(grads)
-        if missing:
-            raise ValueError(f"SGD expected params and grads with the same keys, they differ in {sorted(missing)}")
+        _check_same_keys("SGD", params, grads)
         if lr <= 0 or not 0 <= momentum < 1 or weight_decay < 0:
             raise ValueError(f"SGD expected lr > 0, 0 <= momentum < 1, weight_decay >= 0; "
                              f"got lr={lr}, momentum={momentum}, weight_decay={weight_decay}")
@@ -66,9 +71,7 @@ class Adam:
     """
 
     def __init__(self, params, grads, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
-        missing = set(params) ^ set(grads)
-        if missing:
-            raise ValueError(f"Adam expected params and grads with the same keys, they differ in {sorted(missing)}")
+        _check_same_keys("Adam", params, grads)
         b1, b2 = betas
         if lr <= 0 or not (0 <= b1 < 1 and 0 <= b2 < 1) or eps < 0:
             raise ValueError(f"Adam expected lr > 0, 0 <= betas < 1, eps >= 0; got lr={lr}, betas={betas}, eps={eps}")
@@ -112,7 +115,7 @@ def minibatches(X, y, batch_size, shuffle=True, seed=None):
         for i in range(0, n, batch_size):
             yield X[i:i + batch_size], y[i:i + batch_size]
         return
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    rng = np.random.default_rng(seed)          # a Generator is returned as it is: its state goes on
     order = rng.permutation(n)
     for i in range(0, n, batch_size):
         idx = order[i:i + batch_size]

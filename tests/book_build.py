@@ -31,6 +31,9 @@ ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
 # A cold build must take well under 5 minutes on 2 cores; this only guards against a hang.
 BUILD_TIMEOUT_S = 15 * 60
+# pytest-timeout's limit for a test that may be the one to trigger the session's build (the default
+# in pyproject.toml, 600 s, is shorter than the build's own guard).
+TEST_TIMEOUT_S = BUILD_TIMEOUT_S + 5 * 60
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _WARNING = re.compile(r"(WARNING|ERROR|CRITICAL|SEVERE):")
 
@@ -120,7 +123,8 @@ DEFAULT_OUTPUT = BOOK / "_build" / "test"
 
 
 @functools.cache
-def _session_build() -> BookBuild:
+def session_build() -> BookBuild:
+    """The session's single cold build (the ``book_build`` fixture of tests/conftest.py)."""
     target = os.environ.get("NNKIT_BOOK_OUTPUT")
     output = Path(target).resolve() if target else DEFAULT_OUTPUT
     if os.environ.get("NNKIT_BOOK_REUSE") == "1" and (output / "build.log").is_file():
@@ -133,10 +137,3 @@ def _session_build() -> BookBuild:
     print(f"\n[book] cold build: {build.seconds:.1f} s, return code {build.returncode}, "
           f"output {build.html}", file=sys.stderr)
     return build
-
-
-@pytest.fixture(scope="session")
-def book_build() -> BookBuild:
-    """The session's single cold build (cached, so importing this fixture in several test
-    modules still builds once)."""
-    return _session_build()

@@ -38,7 +38,7 @@ CHEATS = {
     ],
     "mlp_mnist": [
         cheat("torch_module_subclass", "torch_module", "class TorchMLP(",
-              "from nnkit.torch_models import MLP as _MLP\n\n\nclass TorchMLP(_MLP):\n"
+              "from nnkit.pytorch.models import MLP as _MLP\n\n\nclass TorchMLP(_MLP):\n"
               "    def __init__(self):\n        super().__init__((784, 128, 64, 10))", "test_torch_module"),
     ],
     "cnn_rnn": [

@@ -80,9 +80,7 @@ def real_failures(assignment: str, name: str) -> dict:
         # (the parts the cheat breaks: the policy may also name cells that merely call the
         # cheating function, which the autograder lets through with its trusted version)
         out = {g: m for g, m in violations(nb, policy_for(sol)).items() if g in mu.breaks}
-    else:
-        import matplotlib
-        matplotlib.use("Agg")
+    else:  # (matplotlib's backend is Agg: tests/conftest.py)
         ns = {"__name__": "__main__"}
         for cell in nb.cells:
             if cell.cell_type != "code":

@@ -121,3 +121,16 @@ def test_dtype_is_preserved(dtype):
     assert A.softmax_backward(x, s).dtype == dtype
     assert A.log_softmax_backward(A.log_softmax(s), s).dtype == dtype
     assert A.sigmoid(np.array([1, 2])).dtype == np.float64          # integers are promoted
+
+
+def test_as_float_keeps_float_arrays_and_promotes_the_rest_to_float64():
+    assert "as_float" in A.__all__
+    for dtype in (np.float16, np.float32, np.float64):
+        s = np.arange(6, dtype=dtype).reshape(2, 3)
+        assert A.as_float(s) is s                                       # no copy, same dtype
+    for value in (np.arange(3), np.array([True, False]), [1, 2, 3], 7, np.uint8(200)):
+        out = A.as_float(value)
+        assert out.dtype == np.float64 and out.shape == np.shape(value)
+        np.testing.assert_array_equal(out, np.asarray(value, dtype=np.float64))
+    assert A.sigmoid(np.arange(3, dtype=np.int32)).dtype == np.float64   # the rule every function follows
+    assert A.relu(np.ones(3, np.float16)).dtype == np.float16

@@ -54,6 +54,8 @@ def _test_cells(nb):
 
 # --- the temporary course and its gradebook --------------------------------------
 
+# The tests that use it (nbgrader generate_assignment, then autograde runs the notebooks) are `slow`;
+# the checks of the committed notebooks alone are not.
 @pytest.fixture(scope="session")
 def course(tmp_path_factory):
     from nbgrader.apps import NbGraderAPI
@@ -179,6 +181,7 @@ def test_committed_without_outputs(a, folder):
             assert cell.outputs == [] and cell.execution_count is None, f"{folder}/{a} has outputs"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("a", BUILT)
 def test_exercises_are_what_generate_assignment_makes(course, a):
     _, root = course
@@ -217,6 +220,7 @@ def test_no_solution_or_hidden_test_reaches_exercises(a):
 
 # --- autograding ----------------------------------------------------------------------
 
+@pytest.mark.slow
 @pytest.mark.parametrize("a", BUILT)
 def test_solution_gets_full_marks(course, a):
     got = scores(course, a)["solution"]
@@ -226,6 +230,7 @@ def test_solution_gets_full_marks(course, a):
     assert not lost, f"the solution of {a} loses points: {lost}"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("a", BUILT)
 def test_untouched_exercise_gets_zero(course, a):
     got = scores(course, a)["exercise"]
@@ -242,6 +247,7 @@ def test_at_least_five_mutations(a):
     assert all(m.says for m in planted), f"{a}: mutations without the words their message must contain"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("a,mutation", MUTATION_CASES, ids=[f"{a}-{m.name}" for a, m in MUTATION_CASES])
 def test_mutation_loses_exactly_its_part(course, a, mutation):
     """Each planted mistake loses its part, with a message that names it in the first lines
@@ -266,6 +272,7 @@ def test_mutation_loses_exactly_its_part(course, a, mutation):
                 f"{a}/{mutation.name}: a line of the message is longer than validate shows:\n{error}"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("a", BUILT)
 def test_grades_are_reproducible(course, a):
     """The same notebook graded twice gets the same scores and the same messages."""
@@ -277,6 +284,7 @@ def test_grades_are_reproducible(course, a):
         assert any(s[0] != s[1] for s in got[_twins(a)[1]].values()), "the wrong variants must lose points"
 
 
+@pytest.mark.slow
 def test_nbgrader_validate(tmp_path):
     """`nbgrader validate` passes on a correct notebook and fails, naming the part, on the exercise."""
     a = BUILT[0]

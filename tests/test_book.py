@@ -16,9 +16,12 @@ import yaml
 from bs4 import BeautifulSoup
 
 try:  # tests/ on sys.path (pytest's default "prepend" import mode)
-    from book_build import BOOK, book_build, is_notebook_page, toc_docnames  # noqa: F401
+    from book_build import BOOK, TEST_TIMEOUT_S, is_notebook_page, toc_docnames
 except ImportError:  # tests/ imported as a package
-    from tests.book_build import BOOK, book_build, is_notebook_page, toc_docnames  # noqa: F401
+    from tests.book_build import BOOK, TEST_TIMEOUT_S, is_notebook_page, toc_docnames
+
+# every test reads the session's build (the `book_build` fixture, tests/conftest.py): the first builds it
+pytestmark = [pytest.mark.book, pytest.mark.timeout(TEST_TIMEOUT_S)]
 
 NOTEBOOK_PAGES = [d for d in toc_docnames() if is_notebook_page(d)]
 

@@ -4,12 +4,13 @@ Checks the session's single cold build (tests/book_build.py), shared with test_b
 """
 from __future__ import annotations
 
+import pytest
 import yaml
 
 try:  # tests/ on sys.path (pytest's default "prepend" import mode)
-    from book_build import BOOK, book_build, is_notebook_page, toc_docnames  # noqa: F401
+    from book_build import BOOK, TEST_TIMEOUT_S, is_notebook_page, toc_docnames
 except ImportError:  # tests/ imported as a package
-    from tests.book_build import BOOK, book_build, is_notebook_page, toc_docnames  # noqa: F401
+    from tests.book_build import BOOK, TEST_TIMEOUT_S, is_notebook_page, toc_docnames
 
 PLACEHOLDER = "hub.example.org"
 TEXT_SUFFIXES = {".html", ".js", ".json", ".txt", ".ipynb", ".md", ".css"}
@@ -25,6 +26,9 @@ def test_config_has_no_placeholder_hub():
         "book/_config.yml: launch_buttons.jupyterhub_url is the placeholder; set your hub's URL or leave it empty")
 
 
+# the session's build (the `book_build` fixture, tests/conftest.py): the first test to ask builds it
+@pytest.mark.book
+@pytest.mark.timeout(TEST_TIMEOUT_S)
 def test_built_book_has_no_placeholder_hub_url(book_build):
     offenders = [str(p.relative_to(book_build.html)) for p in book_build.html.rglob("*")
                  if p.is_file() and p.suffix in TEXT_SUFFIXES
@@ -32,6 +36,8 @@ def test_built_book_has_no_placeholder_hub_url(book_build):
     assert not offenders, f"{PLACEHOLDER} appears in the built book: {offenders[:10]}"
 
 
+@pytest.mark.book
+@pytest.mark.timeout(TEST_TIMEOUT_S)
 def test_jupyterhub_button_only_when_a_hub_is_configured(book_build):
     hub = _hub_url()
     pages = [d for d in toc_docnames() if is_notebook_page(d)]

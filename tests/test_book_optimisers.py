@@ -4,7 +4,7 @@ Momentum and Adam are defined in labelled sections (``(sec-momentum)=`` in chapt
 ``(sec-adam)=`` in chapter 6). Every code cell of the chapters, in the order of ``book/_toc.yml``,
 and of the assignment notebooks (``solutions/<name>/<name>.ipynb``, placed at the end of the chapter
 that links ``assignment-<name>``) is scanned for uses: a non-zero ``momentum=``, nnkit's numpy
-``MLP`` (momentum 0.9 by default), ``Adam``, ``nnkit.torch_utils.fit`` (Adam by default), and any
+``MLP`` (momentum 0.9 by default), ``Adam``, ``nnkit.pytorch.training.fit`` (Adam by default), and any
 other optimiser (``RMSprop``, ``Adagrad``, ...), which the book never defines and so may not use.
 """
 import json
@@ -33,13 +33,13 @@ def _uses(code):
     for m in re.finditer(r"\bmomentum\s*=\s*(\d*\.?\d+)", code):
         if float(m.group(1)) > 0:
             found.append(("momentum", m.start()))
-    for m in re.finditer(r"\b(?:nnkit|models)\.MLP\(|^from nnkit(?:\.models)? import [^\n]*\bMLP\b", code, re.M):
+    for m in re.finditer(r"(?<!pytorch\.)\b(?:nnkit|models)\.MLP\(|^from nnkit(?:\.models)? import [^\n]*\bMLP\b", code, re.M):
         found.append(("momentum", m.start()))  # nnkit's numpy MLP trains with momentum 0.9 by default
     for m in re.finditer(r"\bAdam\b", code):
         found.append(("Adam", m.start()))
-    if re.search(r"from nnkit\.torch_utils import[^\n]*\bfit\b", code):
+    if re.search(r"from nnkit\.pytorch(?:\.training)? import[^\n]*\bfit\b", code):
         for m in re.finditer(r"(?<![\w.])fit\(", code):
-            found.append(("Adam", m.start()))  # torch_utils.fit: Adam unless given an optimizer
+            found.append(("Adam", m.start()))  # nnkit.pytorch's fit: Adam unless given an optimizer
     for name in UNDEFINED:
         for m in re.finditer(rf"\b{name}\b", code):
             found.append((name, m.start()))
@@ -58,7 +58,7 @@ def _scan():
                 definitions[opt] = (k, m.start())
         for name in re.findall(r"<assignment-([a-z-]+)>", text):
             assignment_at.setdefault(name.replace("-", "_"), k)
-        imports = "\n".join(re.findall(r"^from nnkit\.torch_utils import[^\n]*$", text, re.M))
+        imports = "\n".join(re.findall(r"^from nnkit\.pytorch(?:\.training)? import[^\n]*$", text, re.M))
         for cell in CODE_CELL.finditer(text):
             for opt, offset in _uses(imports + "\n" + cell.group(1)):
                 line = text[:cell.start(1)].count("\n") + 1
@@ -96,8 +96,9 @@ def test_the_scan_sees_the_known_uses():
     ("opt = SGD(p, g, lr=0.1, momentum=0.0)", set()),
     ("torch.optim.Adam(model.parameters())", {"Adam"}),
     ("torch.optim.RMSprop(model.parameters())", {"RMSprop"}),
-    ("from nnkit.torch_utils import fit\nh = fit(model, loader)", {"Adam"}),
+    ("from nnkit.pytorch.training import fit\nh = fit(model, loader)", {"Adam"}),
     ("net = nnkit.MLP((784, 100, 10))", {"momentum"}),
+    ("net = nnkit.pytorch.models.MLP((784, 100, 10))", set()),   # PyTorch's MLP: no optimiser of its own
     ("m = LogisticRegression(lr=1.0).fit(X, y)", set()),
 ])
 def test_uses_are_recognised(code, expected):

@@ -39,9 +39,12 @@ if not CHROMIUM.is_file():  # pragma: no cover - depends on the machine
                 allow_module_level=True)
 
 try:  # tests/ on sys.path (pytest's default "prepend" import mode)
-    from book_build import book_build, is_notebook_page, toc_docnames  # noqa: F401
+    from book_build import TEST_TIMEOUT_S, is_notebook_page, toc_docnames
 except ImportError:  # tests/ imported as a package
-    from tests.book_build import book_build, is_notebook_page, toc_docnames  # noqa: F401
+    from tests.book_build import TEST_TIMEOUT_S, is_notebook_page, toc_docnames
+
+# every test reads the session's build (the `book_build` fixture, tests/conftest.py): the first builds it
+pytestmark = [pytest.mark.browser, pytest.mark.book, pytest.mark.timeout(TEST_TIMEOUT_S)]
 
 DOCNAMES = toc_docnames()
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

@@ -21,7 +21,7 @@ import pytest
 
 from adversarial.attacks import CODE_ATTACKS, NOTEBOOK_ATTACKS
 from adversarial.fixture_course import RIGHT, make_course, student_notebook
-from nnkit.course import sandbox
+from nnkit.course import kernel
 from nnkit.course.cli import main
 from nnkit.course.gradebook import all_scores
 
@@ -33,8 +33,8 @@ c.Sandbox.notebook_timeout = 40
 c.Sandbox.output_kb = 256
 """
 
-pytestmark = pytest.mark.skipif(
-    bool(sandbox.probe()), reason="needs the bubblewrap sandbox: " + "; ".join(sandbox.probe()))
+pytestmark = [pytest.mark.sandbox, pytest.mark.skipif(
+    bool(kernel.probe()), reason="needs the bubblewrap sandbox: " + "; ".join(kernel.probe()))]
 
 
 class Listener:

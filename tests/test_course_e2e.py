@@ -24,6 +24,9 @@ from nnkit.course.cli import main
 from nnkit.course.gradebook import all_scores
 
 BIN = Path(sys.executable).parent
+# every test starts from the released and collected course (nbgrader, ~7 s); `sandbox` marks those
+# that autograde (`nnkit-course autograde` runs the notebooks in the bubblewrap sandbox)
+pytestmark = pytest.mark.slow
 # student -> part -> score expected from the zip below
 EXPECTED = {
     "alice": {"test_add": 2, "test_mul": 3, "test_square": 1},   # right
@@ -139,6 +142,7 @@ def graded(collected, tmp_path_factory):
     return root
 
 
+@pytest.mark.sandbox
 def test_autograde_scores_match_expected_and_sequential_nbgrader(graded, collected, tmp_path):
     scores = _scores(graded)
     _check_expected(scores)
@@ -158,6 +162,7 @@ def test_autograde_scores_match_expected_and_sequential_nbgrader(graded, collect
     assert state["hw/alice"]["reason"] == "ok"
 
 
+@pytest.mark.sandbox
 def test_rerun_grades_nothing_and_status(graded, capsys):
     assert _cli("--course-dir", str(graded), "autograde", "--no-progress") == 0
     assert "nothing to grade: 7 submission(s) already graded" in capsys.readouterr().out
@@ -166,6 +171,7 @@ def test_rerun_grades_nothing_and_status(graded, capsys):
     assert line.split()[:6] == ["hw", "yes", "7", "7/7", "4", "0/7"]
 
 
+@pytest.mark.sandbox
 def test_grades_csv(graded, tmp_path, capsys):
     out = tmp_path / "grades.csv"
     assert _cli("--course-dir", str(graded), "grades", "--csv", str(out)) == 0
@@ -192,6 +198,7 @@ HIDDEN = 'cases=[Case(seed=1, args={"a": normal(2, 4)'     # test_add's hidden c
 VISIBLE = 'cases=[Case(seed=0, args={"a": normal(3,)'
 
 
+@pytest.mark.sandbox
 def test_feedback_with_and_without_hidden_tests(graded, tmp_path, capsys):
     fb = _copy(graded, tmp_path / "fb")
     # the written answers wait for a human: refused, saying how many and where
@@ -223,6 +230,7 @@ def _env():
     return dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}")
 
 
+@pytest.mark.sandbox
 def test_killed_midway_then_rerun_loses_nothing(collected, tmp_path):
     root = _copy(collected, tmp_path / "k")
     state = root / ".nnkit-course" / "autograde.json"
@@ -263,6 +271,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.sandbox
 def test_existing_dask_cluster_gives_same_scores(graded, collected, tmp_path):
     root = _copy(collected, tmp_path / "d")
     port = _free_port()
@@ -300,6 +309,7 @@ def test_existing_dask_cluster_gives_same_scores(graded, collected, tmp_path):
     _check_expected(_scores(root))
 
 
+@pytest.mark.sandbox
 def test_ctrl_c_one_line_then_forced_run_continues(graded, tmp_path, capsys):
     root = _copy(graded, tmp_path / "int")
     state = root / ".nnkit-course" / "autograde.json"

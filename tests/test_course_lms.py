@@ -148,12 +148,14 @@ def _lines(out: str, start: str) -> list[str]:
 
 
 def _gradebook(root: Path) -> dict:
-    from nnkit.course.course import Course
+    from nnkit.course.coursedir import Course
     from nnkit.course.report import gradebook
     _, students, _ = gradebook(Course(root))
     return {s.id: s for s in students}
 
 
+@pytest.mark.sandbox  # autograde
+@pytest.mark.browser  # the feedback's maths in chromium
 def test_canvas_term(released, tmp_path, capsys):
     root = _copy(released, tmp_path / "canvas")
     capsys.readouterr()
@@ -319,6 +321,7 @@ def _hand_grade(root: Path, student: str, cell: str, score: float) -> None:
         gb.db.commit()
 
 
+@pytest.mark.sandbox  # autograde
 def test_moodle_term(released, tmp_path, capsys):
     root = _copy(released, tmp_path / "moodle")
     sheet = tmp_path / "grading-worksheet.csv"
@@ -404,7 +407,7 @@ def bare(tmp_path):
     (root / "solutions" / "logistic").mkdir(parents=True)
     nbformat.write(other, root / "solutions" / "logistic" / "logistic.ipynb")
     (root / "nbgrader_config.py").write_text(CONFIG)
-    from nnkit.course.course import Course
+    from nnkit.course.coursedir import Course
     return Course(root), nbformat.writes(other)
 
 
@@ -445,7 +448,7 @@ def test_collect_foreign_notebook_limits_and_blackboard(bare, tmp_path):
     stamp = (course.root / "submitted" / "jsmith" / "perceptron" / "timestamp.txt").read_text()
     assert stamp.startswith("2026-11-19 10:00:00")             # the time in the name, not the zip's
 
-    from nnkit.course.course import CourseError
+    from nnkit.course.coursedir import CourseError
     (tmp_path / "x.zip").write_text("not a zip")
     with pytest.raises(CourseError, match=r"x\.zip is not a readable zip file .*pass the zip "
                                           "downloaded from the LMS"):
@@ -492,8 +495,8 @@ def test_diagnosis_in_plain_words(bare):
 def test_feedback_skips_what_has_no_grades(bare, capsys):
     import sys
 
-    from nnkit.course.course import CourseError
-    from nnkit.course.steps import feedback
+    from nnkit.course.coursedir import CourseError
+    from nnkit.course.feedback import feedback
     course, _ = bare
     assert feedback(course, ["logistic", "perceptron"], explicit=False, out=sys.stdout) == {}
     assert capsys.readouterr().out.splitlines() == [
@@ -522,7 +525,7 @@ def test_roster_formats(tmp_path, text, kind, first):
 
 
 def test_roster_errors_name_what_is_expected(tmp_path):
-    from nnkit.course.course import CourseError
+    from nnkit.course.coursedir import CourseError
     from nnkit.course.roster import parse_roster
     p = tmp_path / "r.csv"
     p.write_text("name;score\nJane;3\n")

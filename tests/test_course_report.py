@@ -19,7 +19,7 @@ import pytest
 
 from nnkit.course import class_report as cr
 from nnkit.course import similarity as sim
-from nnkit.course.course import Course
+from nnkit.course.coursedir import Course
 
 try:
     from synthetic_class import make_class
@@ -151,7 +151,7 @@ SOLUTION = '''def dense_backward(delta, x, W):
 
 
 def test_fingerprints_ignore_renaming_reformatting_comments_and_order():
-    keep = frozenset(sim._BUILTINS | {"np", "dense_backward"})
+    keep = frozenset(sim.BUILTINS | {"np", "dense_backward"})
     original = SOLUTION.replace("    dx =", "    scale = np.sqrt(417.0) * x.shape[0]\n    dx =")
     disguised = '''def dense_backward(d, inp, weights):
     # my own code!
@@ -171,7 +171,7 @@ def test_fingerprints_ignore_renaming_reformatting_comments_and_order():
 
 
 def test_cells_that_do_not_parse_are_compared_line_by_line():
-    keep = frozenset(sim._BUILTINS)
+    keep = frozenset(sim.BUILTINS)
     broken = "def f(x):\n    y = x +* 2\n    return y\n%timeit f(3)\n"
     a = sim.code_fingerprints(broken, keep, "c")
     b = sim.code_fingerprints(broken.replace("    ", "\t"), keep, "c")
@@ -181,7 +181,7 @@ def test_cells_that_do_not_parse_are_compared_line_by_line():
 
 
 def test_short_correct_answers_are_not_flagged():
-    keep = frozenset(sim._BUILTINS | {"np"})
+    keep = frozenset(sim.BUILTINS | {"np"})
     template = SOLUTION.split('"""\n')[0] + '"""\n    # YOUR CODE HERE\n    raise NotImplementedError()\n'
     discount = sim.common_fingerprints({"c": [("code", template), ("code", SOLUTION)]}, keep)
     subs = [sim.fingerprint(sim.Submission(f"st{i}", {"c": ("code", SOLUTION.replace(
@@ -257,6 +257,7 @@ def test_report_page_is_self_contained_and_holds_its_figures(klass, page):
     assert html.count("<mark>") > 20, "the matching lines of similar pairs are highlighted"
 
 
+@pytest.mark.browser
 def test_report_page_opens_offline_in_chromium(page):
     """The page in headless chromium (tests/test_browser.py's Browser and Page): every figure
     decodes, no console error, no request leaves the local server."""

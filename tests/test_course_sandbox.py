@@ -12,33 +12,45 @@ import numpy as np
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from nnkit.course import sandbox
-from nnkit.course.course import CourseError
+from nnkit.course import kernel, verdicts
+from nnkit.course.coursedir import CourseError
 
 
 def test_refuses_without_bubblewrap_unless_unsafe(monkeypatch, tmp_path):
-    real_which = sandbox.shutil.which
-    monkeypatch.setattr(sandbox.shutil, "which",
+    real_which = kernel.shutil.which
+    monkeypatch.setattr(kernel.shutil, "which",
                         lambda name, *a, **k: None if name == "bwrap" else real_which(name, *a, **k))
-    assert any("bubblewrap (bwrap) is not installed" in m for m in sandbox.probe())
+    assert any("bubblewrap (bwrap) is not installed" in m for m in kernel.probe())
     with pytest.raises(CourseError) as e:
-        sandbox.settings({}, unsafe=False)
+        kernel.sandbox_settings({}, unsafe=False)
     msg = str(e.value)
     assert "protections are OFF" in msg and "no network, filesystem or process isolation" in msg
     assert "--unsafe" in msg
     out = io.StringIO()
-    s = sandbox.settings({}, unsafe=True, out=out)
-    assert s["bwrap"] is False and "WARNING" in out.getvalue()
+    s = kernel.sandbox_settings({}, unsafe=True, out=out)
+    assert s.bwrap is False and "WARNING" in out.getvalue()
 
 
 def test_unknown_limit_is_an_error():
     with pytest.raises(CourseError, match="unknown sandbox setting c.Sandbox.memry"):
-        sandbox.settings({"Sandbox": {"memry": 1}})
+        kernel.sandbox_settings({"Sandbox": {"memry": 1}})
+
+
+def test_limits_are_a_configurable_with_checked_values():
+    from traitlets.config import Config
+    cfg = Config()
+    cfg.Sandbox.memory_mb = 1234
+    cfg.Sandbox.zygote = 0
+    limits = kernel.read_limits(cfg)
+    assert limits["memory_mb"] == 1234 and limits["zygote"] == 0
+    assert limits["processes"] == kernel.Sandbox().processes == kernel.DEFAULT_LIMITS["processes"]
+    with pytest.raises(CourseError, match="c.Sandbox settings are whole numbers"):
+        kernel.read_limits({"Sandbox": {"memory_mb": "lots"}})
 
 
 def test_kernel_command_is_wrapped(tmp_path):
     root = os.geteuid() == 0
-    km = sandbox.SandboxKernelManager(kernel_name="python3", ipc_dir=str(tmp_path / "ipc"),
+    km = kernel.SandboxKernelManager(kernel_name="python3", ipc_dir=str(tmp_path / "ipc"),
                                       record_dir=str(tmp_path / "rec"), uid=299999 if root else 0,
                                       use_setpriv=root, limits={"memory_mb": 1000, "processes": 32})
     (tmp_path / "ipc").mkdir()
@@ -53,10 +65,10 @@ def test_kernel_command_is_wrapped(tmp_path):
     if root:      # a uid of its own, so that the process limit holds
         assert "--nproc=32" in cmd and cmd[cmd.index("--reuid") + 1] == "299999"
         assert os.stat(tmp_path).st_uid == 299999             # its working folder, nothing else
-    i = cmd.index("--setenv", cmd.index(sandbox.RECORD_ENV) - 1)
+    i = cmd.index("--setenv", cmd.index(kernel.RECORD_ENV) - 1)
     assert cmd[i + 2] == str(tmp_path / "rec")
     bound = [cmd[k + 1] for k, a in enumerate(cmd) if a in ("--bind", "--ro-bind")]
-    repo = str(Path(sandbox.__file__).resolve().parents[2])
+    repo = str(Path(kernel.__file__).resolve().parents[2])
     assert repo not in bound                               # not the course / repository
     assert not any(b.startswith(repo + "/solutions") for b in bound)
     assert cmd[-3:-1] == ["-m", "ipykernel_launcher"] or "ipykernel_launcher" in " ".join(cmd)
@@ -88,7 +100,7 @@ def test_verdicts_come_from_records_not_from_the_kernel(tmp_path):
     ref = _reference(tmp_path)
     # the kernel printed "passed" but recorded nothing: 0
     nb = _graded_nb()
-    sandbox.apply_verdicts(nb, tmp_path / "student", ref)
+    verdicts.apply_verdicts(nb, tmp_path / "student", ref)
     assert determine_grade(nb.cells[0]) == (0, 2.0)
     assert "no output of the checks was recorded" in nb.cells[0].outputs[-1]["evalue"]
     # malformed records: 0, the batch goes on
@@ -97,13 +109,13 @@ def test_verdicts_come_from_records_not_from_the_kernel(tmp_path):
     (bad / "call0.json").write_text("{not json")
     (bad / "call0_case0_out0.npy").write_bytes(b"garbage")
     nb = _graded_nb()
-    sandbox.apply_verdicts(nb, tmp_path / "bad", ref)
+    verdicts.apply_verdicts(nb, tmp_path / "bad", ref)
     assert determine_grade(nb.cells[0]) == (0, 2.0)
     # the reference's own records pass
     nb = _graded_nb()
     nb.cells[0].outputs.append(nbformat.v4.new_output("error", ename="AssertionError",
                                                       evalue="the kernel's own verdict",
                                                       traceback=[]))
-    sandbox.apply_verdicts(nb, ref, ref)
+    verdicts.apply_verdicts(nb, ref, ref)
     assert determine_grade(nb.cells[0]) == (2.0, 2.0)
     assert json.dumps(nb.cells[0].outputs).count("the kernel's own verdict") == 0

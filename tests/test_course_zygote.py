@@ -12,19 +12,20 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from nnkit.course import sandbox, zygote
+from nnkit.course import kernel, zygote
 
-SETTINGS = {"bwrap": True, "prlimit": True, "setpriv": True,
-            "limits": {**sandbox.DEFAULT_LIMITS, "memory_mb": 2048, "processes": 64}}
+SETTINGS = kernel.SandboxSettings(bwrap=True, prlimit=True, setpriv=True).with_limits(
+    memory_mb=2048, processes=64)
 REPO = Path(__file__).resolve().parents[1]
 
-pytestmark = pytest.mark.skipif(bool(sandbox.probe()) or not zygote.usable(SETTINGS),
-                                reason="needs the full sandbox (bubblewrap, root, setpriv)")
+pytestmark = [pytest.mark.sandbox,
+              pytest.mark.skipif(bool(kernel.probe()) or not zygote.usable(SETTINGS),
+                                 reason="needs the full sandbox (bubblewrap, root, setpriv)")]
 
 
 @pytest.fixture
 def zyg():
-    uid = sandbox.sandbox_uid()
+    uid = kernel.sandbox_uid()
     z = zygote.zygote_for(SETTINGS, {"kind": "numpy", "modules": ["numpy", "nnkit"]}, uid)
     z.slot.reset()
     yield z, uid
@@ -35,10 +36,10 @@ def _run(z, uid: int, *sources: str) -> list[str]:
     """Run cells in ONE kernel forked from ``z``; the stdout of each cell."""
     work = z.slot.work / "student" / "hw"
     work.mkdir(parents=True, exist_ok=True)
-    km = sandbox.SandboxKernelManager(
+    km = kernel.SandboxKernelManager(
         kernel_name="python3", ipc_dir=str(z.slot.ipc), record_dir=str(z.slot.live),
         trusted_dir=str(z.slot.trusted), uid=uid, use_setpriv=True,
-        limits=SETTINGS["limits"], zygote_key=zygote.activate(z))
+        limits=SETTINGS.limits, zygote_key=zygote.activate(z))
     nb = new_notebook(cells=[new_code_cell(s) for s in sources])
 
     async def go():

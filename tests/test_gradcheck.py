@@ -32,6 +32,25 @@ def test_rel_error_formula():
     assert rel_error(3.0, 1.0) == pytest.approx(0.5)
 
 
+def test_rel_error_floor():
+    # below the floor the error is absolute, in units of floor; above it the floor plays no part
+    assert rel_error(1e-9, 0.0) == pytest.approx(1e-9 / 1e-8)               # default floor 1e-8
+    assert rel_error(1e-6, 0.0, floor=1e-4) == pytest.approx(1e-2)
+    assert rel_error(1e-6, 0.0, 1e-4) == rel_error(1e-6, 0.0, floor=1e-4)
+    assert rel_error(3.0, 1.0, floor=1e-4) == rel_error(3.0, 1.0) == 0.5
+    assert rel_error(0.0, 0.0, floor=1e-4) == 0.0
+    # the formula, to the bit, for both floors the callers use (gradcheck 1e-8, grading 1e-4)
+    rng = np.random.default_rng(3)
+    a = rng.standard_normal(200) * 10.0 ** rng.integers(-12, 3, 200)
+    n = a + rng.standard_normal(200) * 10.0 ** rng.integers(-14, 0, 200)
+    for floor in (1e-8, 1e-4):
+        np.testing.assert_array_equal(rel_error(a, n, floor),
+                                      np.abs(a - n) / np.maximum(np.abs(a) + np.abs(n), floor))
+    assert rel_error([1, 2], np.array([1, 3], np.float32)).dtype == np.float64
+    with np.errstate(invalid="ignore"):
+        assert np.isnan(rel_error([np.nan, np.inf], [1.0, 1.0])).all()
+
+
 class _WrongWeightGrad(L.Dense):
     """A Dense layer whose backward corrupts one entry of dL/dW."""
 

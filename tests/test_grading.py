@@ -382,3 +382,44 @@ def test_the_baseline_to_beat_is_computed_by_trusted_code(monkeypatch):
                                           baseline={"per_class": 10, "epochs": 30})
     assert not ok and "0.820 after transfer vs 0.850 from scratch" in message
     assert calls == [{"kind": "digits", "per_class": 10, "epochs": 30}]
+
+
+# --- one relative error: the grader's is nnkit.gradcheck.rel_error -------------------------------
+
+def test_the_grader_compares_with_rel_error_and_counts_nan_as_infinitely_wrong():
+    from nnkit.gradcheck import rel_error
+    from nnkit.grading import checks
+
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal(50) * 10.0 ** rng.integers(-10, 3, 50)
+    b = a * (1 + 1e-7 * rng.standard_normal(50))
+    for floor in (1e-8, 1e-4):                                      # the two floors the checks use
+        np.testing.assert_array_equal(checks._relative(a, b, floor), rel_error(a, b, floor))
+    err = checks._relative(np.array([np.nan, np.inf, 1.0]), np.array([1.0, 1.0, 1.0]), 1e-8)
+    np.testing.assert_array_equal(err, [np.inf, np.inf, 0.0])
+
+
+def test_gradients_compare_with_the_numerical_one_above_a_floor_of_1e_4():
+    from nnkit.grading import checks
+
+    # 1e-11 off where the gradient is 0: noise for a central difference (floor 1e-4: 1e-7), but
+    # an error of 1e-3 against an exact reference (floor 1e-8)
+    assert checks._compare("dx", [1e-11, 1.0], [0.0, 1.0], 1e-6, "numerical", "here", floor=1e-4) is None
+    message, _ = checks._compare("dx", [1e-11, 1.0], [0.0, 1.0], 1e-6, "expected", "here")
+    assert message.startswith("dx: relative error 1.0e-03 at [0], tolerance 1e-06")
+
+
+def test_accuracy_verifiers_want_one_prediction_per_test_image(monkeypatch):
+    from nnkit.grading import verifiers
+
+    monkeypatch.setattr(verifiers, "mnist_test_labels", lambda kind, n: np.arange(100) % 10)
+    monkeypatch.setattr(verifiers, "scratch_accuracy", lambda **kw: 0.5)
+    y = np.arange(100) % 10
+    assert verifiers.accuracy_at_least({"predictions": y[:99]}, 0.9) == (
+        False, "expected 100 predictions (one per test image), got shape (99,)")
+    assert verifiers.beats_scratch({"transfer": y[:99]}, 0.9) == (
+        False, "expected 100 transfer predictions (one per test image), got shape (99,)")
+    assert verifiers.accuracy_at_least({"predictions": y}, 0.9) == (
+        True, "test accuracy 1.000 reaches the required 0.90")
+    ok, message = verifiers.beats_scratch({"transfer": y}, 0.9)
+    assert ok and message.startswith("test accuracy 1.000 after transfer vs 0.500 from scratch")

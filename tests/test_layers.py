@@ -118,6 +118,41 @@ def test_dropout_train_with_a_fixed_mask(p, seed):
     assert _max_rel(dx, numerical_gradient(f, x)) < 1e-6
 
 
+def test_dropout_backward_uses_the_mask_forward_cached():
+    x, dy = np.ones((5, 6)), np.arange(30.0).reshape(5, 6)
+    layer = L.Dropout(0.5, seed=3)
+    with pytest.raises(RuntimeError, match=r"Dropout\(p=0\.5\)\.backward called before forward"):
+        layer.backward(dy)
+    y = layer.forward(x)
+    u = np.random.default_rng(3).random((5, 6))                       # the seed draws the same mask as ever
+    np.testing.assert_array_equal(layer.mask, (u >= 0.5) / 0.5)
+    np.testing.assert_array_equal(y, x * layer.mask)
+    mask = layer.mask.copy()
+    layer.rng = np.random.default_rng(99)                             # a new generator: no new mask drawn
+    layer.eval()                                                      # the mode at backward does not matter
+    np.testing.assert_array_equal(layer.backward(dy), dy * mask)
+    with pytest.raises(ValueError) as err:
+        layer.backward(dy.T)
+    assert str(err.value) == "Dropout(p=0.5).backward expected dy of shape (5, 6), got (6, 5)"
+    np.testing.assert_array_equal(layer.forward(x), x)               # evaluation: m = 1
+    np.testing.assert_array_equal(layer.mask, np.ones((5, 6)))
+    np.testing.assert_array_equal(layer.backward(dy), dy)
+
+
+@pytest.mark.parametrize("name", sorted(ACTIVATION_LAYERS))
+def test_activation_layers_keep_the_layer_contract(name):
+    layer = ACTIVATION_LAYERS[name][0]()
+    assert isinstance(layer, L.Layer) and layer.params == {} and layer.grads == {}
+    with pytest.raises(RuntimeError, match="backward called before forward"):
+        layer.backward(np.zeros((2, 3)))
+    s = np.array([[-1.0, 0.5, 2.0], [3.0, -0.5, 0.0]])
+    assert layer.forward(s).shape == (2, 3)
+    with pytest.raises(ValueError) as err:
+        layer.backward(np.zeros((3, 2)))
+    assert str(err.value) == f"{layer!r}.backward expected dy of shape (2, 3) (the forward output), got (3, 2)"
+    assert layer.backward(np.ones((2, 3))).shape == (2, 3)
+
+
 def test_dropout_keeps_the_expected_value():
     layer = L.Dropout(0.3, seed=0)
     y = layer.forward(np.ones((400, 500), np.float32))

@@ -120,3 +120,34 @@ def test_bad_labels_and_shapes_raise_clear_errors():
         losses.mse(s, np.zeros((3, 4)))
     with pytest.raises(ValueError, match=r"shape \(4,\).*got \(5,\)"):
         losses.logistic_loss(np.zeros(4), np.ones(5))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_softmax_cross_entropy_is_minus_log_softmax_at_the_label(dtype):
+    """At +-1000 too, without a warning: the loss is built on activations.log_softmax."""
+    from nnkit.activations import log_softmax
+
+    rng = np.random.default_rng(7)
+    s = (1000 * rng.standard_normal((6, 4))).astype(dtype)
+    s[0] = [1000, -1000, 0, 999]
+    y = rng.integers(0, 4, 6)
+    y[0] = 1                                                          # ln x = -2000 for sample 0
+    onehot = np.eye(4)[y]
+    with warnings.catch_warnings(), np.errstate(all="raise"):
+        warnings.simplefilter("error")
+        loss, grad = losses.softmax_cross_entropy(s, y)
+        loss_o, grad_o = losses.softmax_cross_entropy(s, onehot)
+        expected = -np.mean(log_softmax(s)[np.arange(6), y].astype(np.float64))
+        expected_grad = (softmax(s) - onehot) / 6
+    assert np.isfinite(loss) and loss > 2000 / 6
+    np.testing.assert_allclose([loss, loss_o], expected, rtol=1e-6 if dtype == np.float32 else 1e-12)
+    for g in (grad, grad_o):
+        assert g.dtype == dtype
+        np.testing.assert_allclose(g, expected_grad, atol=1e-7 if dtype == np.float32 else 1e-15)
+
+
+def test_a_perfect_fit_has_loss_plus_zero():
+    s = np.array([[100.0, 0.0], [0.0, 100.0]])
+    for y in (np.array([0, 1]), np.eye(2)):
+        loss, _ = losses.softmax_cross_entropy(s, y)
+        assert loss == 0.0 and str(loss) == "0.0"                     # not -0.0

@@ -9,7 +9,8 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 from nnkit import data
-from nnkit.models import MLP, ConvergenceWarning, LogisticRegression, Perceptron
+from nnkit import models
+from nnkit.models import MLP, ConvergenceWarning, LogisticRegression, Perceptron, augment
 
 GATES = {"and": data.and_data, "or": data.or_data, "nand": data.nand_data}
 
@@ -63,6 +64,14 @@ def test_perceptron_follows_rosenblatts_rule():
         assert (1 if Xa[n] @ before >= 0 else -1) != ypm[n]            # a mistake ...
         np.testing.assert_allclose(after, before + ypm[n] * Xa[n])      # ... w <- w + y_n x_n
     np.testing.assert_allclose(p.steps_[-1][2], p.w)
+
+
+def test_augment_prepends_the_constant_input():
+    Xa = augment([[2, 3], [4, 5]])                  # lists and integers too: float64 out
+    assert Xa.dtype == np.float64
+    np.testing.assert_array_equal(Xa, [[1, 2, 3], [1, 4, 5]])
+    assert augment(np.zeros((0, 3))).shape == (0, 4)
+    assert models._augment is augment               # the old private name still works
 
 
 def test_perceptron_rejects_bad_input():
@@ -174,6 +183,7 @@ def test_mlp_reaches_92_percent_on_the_digits_subset(digits_subset, one_blas_thr
 FASHION = Path("/usr/share/datasets/fashion-mnist")
 
 
+@pytest.mark.slow  # 10 epochs on 60,000 images
 @pytest.mark.skipif(not (FASHION / "train-images-idx3-ubyte.gz").exists(),
                     reason="Debian's Fashion-MNIST (package dataset-fashion-mnist) is not installed in "
                            "/usr/share/datasets/fashion-mnist")

@@ -1,26 +1,15 @@
 """nnkit.plotting.images: weights as images, confusion matrix, grids of (misclassified) digits."""
-import matplotlib
+import numpy as np
+import pytest
+from matplotlib.image import AxesImage
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-from matplotlib.image import AxesImage  # noqa: E402
-
-from nnkit.plotting import (  # noqa: E402
+from nnkit.plotting import (
     confusion_matrix,
     plot_confusion_matrix,
     plot_image_grid,
     plot_misclassified,
     plot_weight_images,
 )
-
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
 
 
 def _visible_axes(fig):

@@ -22,7 +22,7 @@ from nnkit.pretrained import (
     pretrained_info,
     sha256_file,
 )
-from nnkit.torch_models import SmallCNN
+from nnkit.pytorch.models import SmallCNN
 
 DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")
 
@@ -98,11 +98,12 @@ def test_broken_description_raises_a_clear_error(copy_dir):
         load_pretrained(copy_dir)
 
 
+@pytest.mark.slow  # the CNN over the 10,000 test images
 @pytest.mark.skipif(not DEBIAN_FASHION.is_dir(),
                     reason="Debian's Fashion-MNIST (apt-get install dataset-fashion-mnist) is not installed")
 def test_pretrained_reaches_its_recorded_test_accuracy():
     from nnkit.data import load_mnist
-    from nnkit.torch_utils import evaluate, make_loader
+    from nnkit.pytorch.training import evaluate, make_loader
 
     data = load_mnist("fashion", root=DEBIAN_FASHION, flatten=False, download=False)
     X = (data.X_test.astype(np.float32) / 255.0)[:, None]
@@ -112,6 +113,7 @@ def test_pretrained_reaches_its_recorded_test_accuracy():
     assert acc > 0.88
 
 
+@pytest.mark.slow  # trains in a subprocess
 @pytest.mark.skipif(not DEBIAN_FASHION.is_dir(),
                     reason="Debian's Fashion-MNIST (apt-get install dataset-fashion-mnist) is not installed")
 def test_pretraining_script_runs_end_to_end_on_a_slice(tmp_path):
@@ -137,9 +139,10 @@ def test_pretraining_script_rejects_bad_arguments(tmp_path):
     assert not list(tmp_path.iterdir())
 
 
+@pytest.mark.slow  # three transfer experiments (torch training)
 def test_transfer_curve_is_reproducible_from_a_seed():
     from nnkit.data import load_mnist
-    from nnkit.transfer import METHODS, transfer_experiment
+    from nnkit.pytorch.transfer import METHODS, transfer_experiment
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the digits subset warns that it is a subset
@@ -160,7 +163,7 @@ def test_transfer_curve_is_reproducible_from_a_seed():
 
 
 def test_few_label_indices_are_balanced_nested_and_seeded():
-    from nnkit.transfer import few_label_indices
+    from nnkit.pytorch.transfer import few_label_indices
 
     y = np.repeat(np.arange(4), 6)
     five = few_label_indices(y, 5, seed=1)

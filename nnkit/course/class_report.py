@@ -19,6 +19,7 @@ that stands alone offline (figures inlined as base64 PNG, no script, no link out
 """
 from __future__ import annotations
 
+import ast
 import base64
 import html
 import io
@@ -26,14 +27,21 @@ import json
 import math
 import os
 import re
+import sys
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from nbgrader.api import (Assignment, Grade, GradeCell, Gradebook, Notebook, Student,
+                          SubmittedAssignment, SubmittedNotebook)
 
-from .course import Course, CourseError
+from ..files import atomic_write
+from .coursedir import Course, CourseError
 from .report import table
+from .roster import load_roster
+from .similarity import (BUILTINS, Submission, common_fingerprints, fingerprint, imported_names,
+                         similar_pairs, strip_magics)
 
 # ---------------------------------------------------------------------------- failure kinds
 _NUM = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[-+]?inf|nan"
@@ -217,12 +225,10 @@ def failure_messages(nb) -> dict:
 
 def _keep_names(template_nbs: list) -> frozenset:
     """Names a student does not choose: builtins, imports and what the template defines."""
-    import ast
 
-    from .similarity import _BUILTINS, imported_names, strip_magics
     srcs = [_source(c) for nb in template_nbs for c in nb.get("cells", [])
             if c.get("cell_type") == "code"]
-    keep = set(_BUILTINS) | imported_names(srcs) | {"np", "torch", "nn", "F", "plt", "nnkit"}
+    keep = set(BUILTINS) | imported_names(srcs) | {"np", "torch", "nn", "F", "plt", "nnkit"}
     for src in srcs:
         try:
             tree = ast.parse(strip_magics(src))
@@ -235,7 +241,6 @@ def _keep_names(template_nbs: list) -> frozenset:
 
 
 def _part_definitions(course: Course, assignment: str) -> list[Part]:
-    from nbgrader.api import Gradebook
     with Gradebook(course.db_url, course.course_id) as gb:
         a = gb.find_assignment(assignment)
         parts = []
@@ -262,10 +267,6 @@ def class_scores(course: Course, assignments: list[str]) -> tuple[list[dict], di
     hand-given score if any, else the autograder's, plus extra credit), read in one query: walking
     nbgrader's objects one submission at a time costs ~15 ms each, a minute for 500 students x 7
     assignments."""
-    from nbgrader.api import (Assignment, Grade, GradeCell, Gradebook, Notebook, Student,
-                              SubmittedAssignment, SubmittedNotebook)
-
-    from .roster import load_roster
     roster = load_roster(course)
     out: dict = {a: {} for a in assignments}
     with Gradebook(course.db_url, course.course_id) as gb:
@@ -322,7 +323,6 @@ def item_analysis(scores: np.ndarray, maxes: np.ndarray) -> list[dict]:
 
 def _fingerprint_job(args):
     """Fingerprint one assignment's submissions (a process pool's task)."""
-    from .similarity import Submission, fingerprint
     keep, items = args
     return [fingerprint(Submission(s, cells), keep) for s, cells in items]
 
@@ -330,7 +330,6 @@ def _fingerprint_job(args):
 def build(course: Course, assignments: list[str] | None = None, *, top_pairs: int = 10,
           common: float = 0.2, workers: int | None = None) -> list[AssignmentReport]:
     """The report of ``assignments`` (default: every released assignment)."""
-    from .similarity import common_fingerprints, similar_pairs
     if not course.gradebook_exists():
         raise CourseError(f"no gradebook ({course.db_url}): run `nnkit-course release` first")
     names = course.released_assignments()
@@ -582,21 +581,13 @@ def write_html(reports: list[AssignmentReport], out_dir: Path, course_id: str = 
     """Write ``out_dir/report.html`` (through a temporary file, then renamed)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / "report.html"
-    tmp = out_dir / f".report.html.tmp{os.getpid()}"
-    try:
-        tmp.write_text(html_report(reports, course_id), encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    return atomic_write(out_dir / "report.html", html_report(reports, course_id))
 
 
 # ---------------------------------------------------------------------------- the command
 def run(course: Course, assignments: list[str] | None = None, *, html_dir: str | None = None,
         pairs: int = 10, out=None) -> int:
     """``nnkit-course report``: print the tables; with ``html_dir`` also write the page."""
-    import sys
     out = out or sys.stdout
     if pairs < 0:
         raise CourseError("--pairs must be 0 or more")

@@ -14,11 +14,24 @@ Run it in the course folder (the one with ``nbgrader_config.py``); one term::
 from __future__ import annotations
 
 import argparse
-import os
+import logging
 import sys
 from pathlib import Path
 
-from .course import Course, CourseError, ensure_path_env
+from nbgrader.utils import parse_utc
+
+from ..files import atomic_write
+from .autograde import run_autograde
+from .class_report import run as class_report
+from .collect import collect
+from .coursedir import Course, CourseError, ensure_path_env
+from .dist import write_dist
+from .feedback import feedback, feedback_zip
+from .gradebook import set_duedate
+from .kernel import sandbox_settings
+from .release import release
+from .report import autograde_table, grades_file, grades_summary, status
+from .roster import import_roster
 
 LMS = ["canvas", "moodle", "blackboard", "folder"]
 
@@ -133,13 +146,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _autograde(course: Course, args) -> int:
-    from . import sandbox as sb
-    from .engine import run_autograde
-    from .report import autograde_table
     names = course.check_assignments(args.assignments)
     if args.workers is not None and args.workers < 1:
         raise CourseError("--workers must be at least 1")
-    sandbox = sb.sandbox_settings(course, unsafe=args.unsafe, out=sys.stderr)
+    sandbox = sandbox_settings(course.config, unsafe=args.unsafe, out=sys.stderr)
     rows = run_autograde(course, names, workers=args.workers, students=args.student,
                          force=args.force, scheduler=args.scheduler, sandbox=sandbox,
                          progress=not args.no_progress)
@@ -153,7 +163,6 @@ def _autograde(course: Course, args) -> int:
 
 
 def _collect(course: Course, args) -> int:
-    from .collect import collect
     course.check_assignments([args.assignment])
     report = collect(course, args.assignment, args.source, lms=args.lms, dry_run=args.dry_run,
                      allow_unmatched=args.allow_unmatched, max_entry_mb=args.max_entry_mb,
@@ -170,7 +179,6 @@ def _collect(course: Course, args) -> int:
 
 
 def _grades(course: Course, args) -> int:
-    from .report import grades_file, grades_summary
     if not course.gradebook_exists():
         raise CourseError(f"no gradebook ({course.db_url}): run `nnkit-course release` first")
     fmt, dest = args.format, args.output
@@ -181,10 +189,7 @@ def _grades(course: Course, args) -> int:
         return 0
     text, warnings = grades_file(course, fmt or "csv")
     if dest:
-        path = Path(dest)
-        tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
+        path = atomic_write(dest, text)
         print(grades_summary(course))
         print(f"wrote {path} ({fmt or 'csv'} format, {len(text.splitlines()) - 1} row(s))")
     else:
@@ -195,7 +200,6 @@ def _grades(course: Course, args) -> int:
 
 
 def _feedback(course: Course, args) -> int:
-    from .steps import feedback, feedback_zip
     names = course.check_assignments(args.assignments)
     done = feedback(course, names, show_hidden_tests=args.show_hidden_tests,
                     allow_ungraded=args.allow_ungraded, explicit=bool(args.assignments),
@@ -212,11 +216,9 @@ def _feedback(course: Course, args) -> int:
 
 
 def _release(course: Course, args) -> int:
-    from .steps import release
     names = course.check_assignments(args.assignments, released=False)
     when = None
     if args.duedate:
-        from nbgrader.utils import parse_utc
         try:
             when = parse_utc(args.duedate)
         except Exception:
@@ -225,16 +227,13 @@ def _release(course: Course, args) -> int:
     for a in release(course, names, out=sys.stderr):
         print(f"released {a} -> {course.release_dir / a}")
         if when is not None:
-            from nbgrader.api import Gradebook
-            with Gradebook(course.db_url, course.course_id) as gb:
-                gb.update_or_create_assignment(a, duedate=when)
+            set_duedate(course, a, when)
             print(f"  due {when:%Y-%m-%d %H:%M} UTC")
     return 0
 
 
 def _quiet_interrupt() -> None:
     """After Ctrl-C: no tracebacks from Dask's threads and processes on the way out."""
-    import logging
     for name in ("distributed", "tornado", "asyncio"):
         logging.getLogger(name).setLevel(logging.CRITICAL + 1)
     try:
@@ -251,7 +250,6 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "release":
             return _release(course, args)
         elif args.command == "roster":
-            from .roster import import_roster
             print("\n".join(import_roster(course, args.file)))
         elif args.command == "collect":
             return _collect(course, args)
@@ -262,15 +260,12 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "feedback":
             return _feedback(course, args)
         elif args.command == "dist":
-            from .dist import write_dist
             out = write_dist(course, Path(args.out), force=args.force, repository_url=args.repository_url,
                              progress=not args.no_progress)
             print(f"wrote the student course to {out}: push it as the public repository")
         elif args.command == "report":
-            from .class_report import run
-            return run(course, args.assignments, html_dir=args.html, pairs=args.pairs)
+            return class_report(course, args.assignments, html_dir=args.html, pairs=args.pairs)
         elif args.command == "status":
-            from .report import status
             if args.details:
                 course.check_assignments([args.details], released=False)
             print(status(course, details=args.details is not None,

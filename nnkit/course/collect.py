@@ -24,10 +24,10 @@ file cannot be collected, nothing is written and the command fails, unless ``all
 from __future__ import annotations
 
 import difflib
+import logging
 import json
 import os
 import re
-import shutil
 import stat
 import tempfile
 import uuid
@@ -39,8 +39,9 @@ from pathlib import Path, PurePosixPath
 from traitlets import Float, Integer, Unicode
 from traitlets.config import Configurable
 
-from .course import Course, CourseError
-from .roster import Matcher, fold, load_roster, slug, write_json_atomic
+from ..files import new_folder, write_json
+from .coursedir import Course, CourseError
+from .roster import Matcher, fold, load_roster, slug
 
 DEFAULT_NAMED_REGEXP = (r"^(?:.*/)?(?P<student_id>[A-Za-z0-9][A-Za-z0-9.@-]*)_"
                         r"(?:(?P<timestamp>\d{4}-\d{2}-\d{2}[ T_-]\d{2}[:.-]\d{2}[:.-]\d{2})_)?"
@@ -346,7 +347,6 @@ def collect(course: Course, assignment: str, source: str | os.PathLike, *, lms: 
     if lms != "folder" or not plugin.named_regexp:
         plugin.named_regexp = PRESETS[lms][0]
     plugin.valid_ext = [".ipynb"]
-    import logging
     plugin.log = logging.getLogger("nnkit.course.collect")     # its "did not match" warnings:
     plugin.log.propagate = False                                # we list those ourselves
     if not plugin.log.handlers:
@@ -425,7 +425,7 @@ def collect(course: Course, assignment: str, source: str | os.PathLike, *, lms: 
             if missing:
                 report.missing[student] = missing
         if not dry_run:
-            write_json_atomic(_meta_file(course), meta)
+            write_json(_meta_file(course), meta)
             report.written = True
     return report
 
@@ -559,23 +559,13 @@ def _install(course: Course, assignment: str, student: str, cands: list[Candidat
                                 None if dry_run else str(keep.relative_to(course.root))))
     if dry_run:
         return
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.parent / f".{assignment}.collect-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir()
-    try:
+    keep = keep or (course.state_dir / "replaced" / assignment / student
+                    / f"undated-{uuid.uuid4().hex[:6]}")   # (used only if dest exists)
+    with new_folder(dest, keep=keep) as stage:
         for name, data in files.items():
-            (tmp / name).write_bytes(data)
+            (stage / name).write_bytes(data)
         if new_time:
-            (tmp / "timestamp.txt").write_text(new_time.strftime("%Y-%m-%d %H:%M:%S.%f %Z"))
-        if dest.exists():
-            keep = keep or (course.state_dir / "replaced" / assignment / student
-                            / f"undated-{uuid.uuid4().hex[:6]}")
-            keep.parent.mkdir(parents=True, exist_ok=True)
-            os.rename(dest, keep)
-        os.rename(tmp, dest)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
+            (stage / "timestamp.txt").write_text(new_time.strftime("%Y-%m-%d %H:%M:%S.%f %Z"))
     meta[key] = dict(cands[0].meta, time=new_time.isoformat() if new_time else None,
                      files={c.notebook: c.shown for c in cands},
                      late_in_lms=any(c.late for c in cands))

@@ -1,7 +1,7 @@
 """``nnkit-course dist OUT``: the student course, a folder ready to be pushed as the public repository.
 
 The instructor's repository holds the answers (``solutions/``, the hidden tests and the trusted
-references in ``nnkit/grading/references.py``) and stays private. ``dist`` writes what students
+references in the package ``nnkit/grading/references/``) and stays private. ``dist`` writes what students
 may see::
 
     OUT/
@@ -31,10 +31,19 @@ import tempfile
 import tomllib
 from pathlib import Path
 
-from .course import Course, CourseError
+import nbformat
+from jupyter_client.manager import KernelManager
+from nbclient import NotebookClient
+
+import nnkit
+from nnkit.grading.checks import COLLECT_ENV
+
+from ..files import replace_folder
+from . import setup_cell
+from .coursedir import Course, CourseError
 
 #: what never leaves the instructor's side, relative to the nnkit package
-INSTRUCTOR_ONLY = ("course", "grading/references.py")
+INSTRUCTOR_ONLY = ("course", "grading/references")
 #: packages only the instructor's tooling and the tests need
 INSTRUCTOR_PACKAGES = ("nbgrader", "dask", "distributed", "pytest", "pytest-timeout", "playwright")
 _IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints", "_build", ".DS_Store")
@@ -70,19 +79,12 @@ def write_dist(course: Course, out: Path, *, force: bool = False, repository_url
 
 def _replace(out: Path, stage: Path) -> None:
     """Move the finished course into place; an existing OUT's contents go only once it is done."""
-    if out.is_dir():
-        old = out.with_name(f".{out.name}.old{os.getpid()}")
-        out.rename(old)
-        stage.rename(out)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        stage.rename(out)
+    replace_folder(out, stage)
     out.chmod(0o755)
 
 
 def _build(course: Course, stage: Path, *, repository_url, progress) -> None:
     root = course.root
-    import nnkit
     package = Path(nnkit.__file__).resolve().parent
     if package.parent != root:
         raise CourseError(f"nnkit is imported from {package}, not from this course ({root}): run "
@@ -146,7 +148,7 @@ def _exclude_paired(config: Path) -> None:
 
 def _pair_chapters(book: Path) -> list[Path]:
     """A ``.ipynb`` beside each chapter's ``.md`` (the book's Colab button opens the notebook)."""
-    import jupytext
+    import jupytext      # the book's extra, not the course's: only needed here
     made = []
     for md in sorted((book / "chapters").glob("*.md")):
         nb = jupytext.read(md)
@@ -160,11 +162,6 @@ def _pair_chapters(book: Path) -> list[Path]:
 def _setup_cells(stage: Path, version: str, url: str) -> None:
     """A first cell that installs nnkit where it is missing (Colab, Binder, a hub), hidden in the
     book's HTML; nothing where nnkit imports."""
-    try:
-        from . import setup_cell
-    except ImportError:  # the set-up cell machinery is optional
-        return
-    import nbformat
     for md in sorted((stage / "book" / "chapters").glob("*.md")):
         md.write_text(setup_cell.add_setup_cell_to_myst(md.read_text(), version=version, repository_url=url))
     for path in sorted((stage / "exercises").glob("*/*.ipynb")):
@@ -232,11 +229,6 @@ def collect_visible_expected(course: Course, path: Path, *, progress: bool = Tru
     """Run every released notebook (untouched: its answers raise NotImplementedError) with
     ``NNKIT_GRADING_COLLECT``: each visible check writes the expected values of its cases, computed
     by the trusted references, to ``path``. Returns {assignment: number of cases}."""
-    import nbformat
-    from jupyter_client.manager import KernelManager
-    from nbclient import NotebookClient
-
-    from nnkit.grading.checks import COLLECT_ENV
     notebooks = sorted(course.release_dir.glob("*/*.ipynb"))
     if not notebooks:
         raise CourseError(f"nothing released in {course.release_dir}: run `nnkit-course release` first")

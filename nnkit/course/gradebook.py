@@ -9,14 +9,26 @@ command's process.
 """
 from __future__ import annotations
 
+import csv
 import tempfile
+import warnings
+from contextlib import nullcontext
 from pathlib import Path
 
 import nbformat
+from nbgrader.api import Base, Gradebook, MissingEntry
+from nbgrader.apps.dbapp import DbStudentImportApp
+from nbgrader.coursedir import CourseDirectory
+from nbgrader.preprocessors import AssignLatePenalties, NbGraderPreprocessor, SaveAutoGrades
+from nbgrader.utils import capture_log
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import SAWarning
+from traitlets.config import Config
+
+from .coursedir import Course, CourseError
 
 
 def _alembic_version(gb) -> str | None:
-    from sqlalchemy import text
     try:
         return gb.db.execute(text("SELECT version_num FROM alembic_version")).scalar()
     except Exception:
@@ -28,8 +40,6 @@ def _create_schema(url: str, version: str | None) -> None:
     ``alembic`` command to find it, which costs seconds."""
     if not version:
         return
-    from nbgrader.api import Base
-    from sqlalchemy import create_engine, text
     engine = create_engine(url, future=True)
     try:
         Base.metadata.create_all(bind=engine)
@@ -42,7 +52,6 @@ def _create_schema(url: str, version: str | None) -> None:
 
 def export_assignment(db_url: str, course_id: str, assignment: str) -> bytes:
     """A copy of the gradebook reduced to ``assignment`` (its notebooks and cells), as SQLite bytes."""
-    from nbgrader.api import Gradebook
     with tempfile.TemporaryDirectory(prefix="nnkit-gb-") as d:
         path = Path(d) / "gradebook.db"
         with Gradebook(db_url, course_id) as src:
@@ -70,7 +79,6 @@ def export_assignment(db_url: str, course_id: str, assignment: str) -> bytes:
 def _save_auto_grades(gb, nb, resources, config) -> None:
     """nbgrader's ``SaveAutoGrades`` on an already open gradebook (one engine for the whole run,
     so SQLAlchemy's statement cache stays warm)."""
-    from nbgrader.preprocessors import NbGraderPreprocessor, SaveAutoGrades
 
     class _Shared(SaveAutoGrades):
         def preprocess(self, nb, resources):
@@ -91,11 +99,6 @@ def record_result(config, db_url: str, course_id: str, assignment: str, student:
     are absent score 0 (what ``nbgrader autograde`` does for a missing file). ``gb``: an open
     :class:`nbgrader.api.Gradebook` to reuse (the engine keeps one for the run).
     """
-    import warnings
-
-    from nbgrader.api import Gradebook
-    from nbgrader.preprocessors import AssignLatePenalties
-    from sqlalchemy.exc import SAWarning
     # nbgrader's update_or_create_submission trips SQLAlchemy's autoflush warnings (harmless)
     warnings.filterwarnings("ignore", category=SAWarning)
     own = gb is None
@@ -115,8 +118,8 @@ def record_result(config, db_url: str, course_id: str, assignment: str, student:
                     grade.auto_score = 0
                     grade.needs_manual_grade = False
         gb.db.commit()
-        for name, text in sorted(notebooks.items()):
-            nb = nbformat.reads(text, as_version=nbformat.NO_CONVERT)
+        for name, source in sorted(notebooks.items()):
+            nb = nbformat.reads(source, as_version=nbformat.NO_CONVERT)
             resources = {"nbgrader": {"notebook": name, "assignment": assignment,
                                       "student": student, "db_url": db_url}}
             _save_auto_grades(gb, nb, resources, config)
@@ -133,9 +136,6 @@ def record_result(config, db_url: str, course_id: str, assignment: str, student:
 def submission_scores(db_url: str, course_id: str, assignment: str, student: str,
                       gb=None) -> dict:
     """``{"score", "max_score", "parts": {notebook/part: (score, max)}, "needs_manual"}``."""
-    from contextlib import nullcontext
-
-    from nbgrader.api import Gradebook, MissingEntry
     with (nullcontext(gb) if gb is not None else Gradebook(db_url, course_id)) as gb:
         try:
             sub = gb.find_submission(assignment, student)
@@ -153,7 +153,6 @@ def submission_scores(db_url: str, course_id: str, assignment: str, student: str
 
 def all_scores(db_url: str, course_id: str) -> list[dict]:
     """Every submission in the gradebook: student, assignment, per-part scores and totals."""
-    from nbgrader.api import Gradebook
     rows = []
     with Gradebook(db_url, course_id) as gb:
         for a in sorted(gb.assignments, key=lambda a: a.name):
@@ -170,3 +169,50 @@ def all_scores(db_url: str, course_id: str) -> list[dict]:
                                                  for nb in sub.notebooks for g in nb.grades),
                              "parts": parts})
     return rows
+
+
+def pending_hand_grading(course: Course, assignment: str) -> list[tuple[str, str]]:
+    """(student, notebook/cell) of every written answer still waiting for a human."""
+    out = []
+    with Gradebook(course.db_url, course.course_id) as gb:
+        try:
+            a = gb.find_assignment(assignment)
+        except MissingEntry:
+            return out
+        for sub in sorted(a.submissions, key=lambda s: s.student.id):
+            for nb in sorted(sub.notebooks, key=lambda n: n.name):
+                for g in sorted(nb.grades, key=lambda g: g.name):
+                    if g.needs_manual_grade:
+                        out.append((sub.student.id, f"{nb.name}/{g.name}"))
+    return out
+
+
+def import_students(course: Course, rows: list[dict]) -> list[str]:
+    """Add or update the students ``rows`` (id, first_name, last_name, email, lms_user_id) with
+    nbgrader's db student import; returns the ids in the gradebook that are not in ``rows``."""
+    with tempfile.TemporaryDirectory(prefix="nnkit-roster-") as d:
+        norm = Path(d) / "students.csv"
+        with norm.open("w", newline="") as fh:
+            w = csv.DictWriter(fh, ["id", "first_name", "last_name", "email", "lms_user_id"],
+                               extrasaction="ignore")
+            w.writeheader()
+            w.writerows(rows)
+        cfg = Config(course.config)
+        app = DbStudentImportApp(config=cfg, coursedir=CourseDirectory(config=cfg))
+        app.log_level = "WARN"        # its "Creating/updating" line per student: we summarise
+        app.extra_args = [str(norm)]
+        res = capture_log(app)
+        if not res.get("success"):
+            lines = [ln for ln in (res.get("log", "") + res.get("error", "")).splitlines()
+                     if ln.strip()]
+            raise CourseError(f"nbgrader's db student import failed: "
+                              f"{lines[-1] if lines else 'unknown error'}")
+    ids = {r["id"] for r in rows}
+    with Gradebook(course.db_url, course.course_id) as gb:
+        return sorted(s.id for s in gb.students if s.id not in ids)
+
+
+def set_duedate(course: Course, assignment: str, when) -> None:
+    """The assignment's due date (nbgrader's LateSubmissionPlugin counts lateness from it)."""
+    with Gradebook(course.db_url, course.course_id) as gb:
+        gb.update_or_create_assignment(assignment, duedate=when)

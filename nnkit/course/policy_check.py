@@ -5,7 +5,7 @@ nnkit's own implementation of a graded part (:mod:`nnkit.grading.policy`).
 the instructor's notebook from the course's source folder, and gives every test cell whose
 graded answer breaks the policy one ``GradingError`` output, so ``SaveAutoGrades`` scores it 0
 and the feedback says why. (The sandboxed ``nnkit-course autograde`` does the same in
-:func:`nnkit.course.sandbox.apply_verdicts`.)
+:func:`nnkit.course.verdicts.apply_verdicts`.)
 """
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from pathlib import Path
 
 import nbformat
 from nbconvert.preprocessors import Preprocessor
+from nbgrader.coursedir import CourseDirectory
 from nbformat.notebooknode import NotebookNode
 from traitlets import Bool
 
@@ -21,8 +22,6 @@ from nnkit.grading.policy import policy_for, violations
 
 def solution_path(config, assignment: str, notebook: str) -> Path:
     """The instructor's notebook of an assignment, from the nbgrader configuration."""
-    from nbgrader.coursedir import CourseDirectory
-
     cd = CourseDirectory(config=config)
     return Path(cd.format_path(cd.source_directory, ".", assignment)) / f"{notebook}.ipynb"
 

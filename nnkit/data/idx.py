@@ -16,12 +16,13 @@ So MNIST's ``train-images-idx3-ubyte`` starts ``00 00 08 03 | 60000 | 28 | 28`` 
 from __future__ import annotations
 
 import gzip
-import os
 import struct
 import zlib
 from pathlib import Path
 
 import numpy as np
+
+from ..files import atomic_write
 
 __all__ = ["IDXError", "DTYPES", "read_idx", "write_idx"]
 
@@ -110,7 +111,4 @@ def write_idx(path, array) -> Path:
     payload = header + np.ascontiguousarray(array, dtype=DTYPES[codes[key]]).tobytes()
     if path.suffix == ".gz":
         payload = gzip.compress(payload, mtime=0)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(payload)
-    os.replace(tmp, path)
-    return path
+    return atomic_write(path, payload)

@@ -9,12 +9,8 @@ visible checks; the reference implementations stay with the instructor
 import numpy as np
 
 from .. import activations as act
+from ..models import _augment
 from .cases import _show
-
-
-def _augment(X):
-    X = np.atleast_2d(np.asarray(X, dtype=np.float64))
-    return np.hstack([np.ones((X.shape[0], 1)), X])
 
 
 # --- perceptron -------------------------------------------------------------
@@ -63,6 +59,15 @@ def mnist_test_labels(kind="digits", n=None):
     return y
 
 
+def _test_accuracy(pred, kind, what):
+    """(accuracy, "") of the test predictions pred, labels for load_mnist(kind).X_test, or
+    (None, message) when pred is not one label per test image."""
+    y = mnist_test_labels(kind, len(pred))
+    if pred.shape != y.shape:
+        return None, f"expected {y.shape[0]} {what} (one per test image), got shape {pred.shape}"
+    return float(np.mean(pred == y)), ""
+
+
 def run_diagnosis(values, pred=None):
     """What went wrong in a training run, from what the test cell measured on the student's run
     (see :mod:`nnkit.grading.diagnostics`): NaN weights, weights that never moved, a training
@@ -91,10 +96,9 @@ def accuracy_at_least(values, threshold, kind="digits"):
     """Verifier: values["predictions"] (labels for load_mnist(kind).X_test) reach the threshold;
     a failure says what the run did wrong where the test cell measured it (:func:`run_diagnosis`)."""
     pred = np.asarray(values["predictions"]).ravel()
-    y = mnist_test_labels(kind, len(pred))
-    if pred.shape != y.shape:
-        return False, f"expected {y.shape[0]} predictions (one per test image), got shape {pred.shape}"
-    acc = float(np.mean(pred == y))
+    acc, wrong_shape = _test_accuracy(pred, kind, "predictions")
+    if wrong_shape:
+        return False, wrong_shape
     verdict = "reaches" if acc >= threshold else "is below"
     message = f"test accuracy {acc:.3f} {verdict} the required {threshold:.2f}"
     return acc >= threshold, message if acc >= threshold else _with_diagnosis(message, values, pred)
@@ -166,10 +170,9 @@ def beats_scratch(values, threshold, kind="digits", baseline=None):
     (:func:`scratch_accuracy`), never by the student's functions, so a wrong training loop
     cannot lower the bar."""
     pred = np.asarray(values["transfer"]).ravel()
-    y = mnist_test_labels(kind, len(pred))
-    if pred.shape != y.shape:
-        return False, f"expected {y.shape[0]} transfer predictions (one per test image), got shape {pred.shape}"
-    t = float(np.mean(pred == y))
+    t, wrong_shape = _test_accuracy(pred, kind, "transfer predictions")
+    if wrong_shape:
+        return False, wrong_shape
     s = scratch_accuracy(kind=kind, **(baseline or {}))
     ok = t >= threshold and t > s
     message = (f"test accuracy {t:.3f} after transfer vs {s:.3f} from scratch "
@@ -189,7 +192,7 @@ _BASELINES = {}
 def scratch_accuracy(kind="digits", per_class=10, epochs=30, lr=0.01, batch_size=32, seed=0):
     """Test accuracy of a SmallCNN trained from scratch on the first per_class training images of
     each class: the baseline that transfer learning must beat.  Trained by nnkit's own public
-    :func:`nnkit.torch_utils.fit` (Adam, cross-entropy, seeded shuffling) on one thread, never by
+    :func:`nnkit.pytorch.training.fit` (Adam, cross-entropy, seeded shuffling) on one thread, never by
     the student's code, so it is the same on every run and in ``validate`` as in grading (no
     reference needed: it holds no answer).  Cached per process."""
     import warnings
@@ -197,9 +200,9 @@ def scratch_accuracy(kind="digits", per_class=10, epochs=30, lr=0.01, batch_size
     import torch
 
     from ..data import load_mnist
-    from ..torch_models import SmallCNN
-    from ..torch_utils import fit, make_loader, seed_everything
-    from ..transfer import _one_thread
+    from ..pytorch.models import SmallCNN
+    from ..pytorch.training import fit, make_loader, seed_everything
+    from ..pytorch.transfer import _one_thread
 
     key = (kind, per_class, epochs, lr, batch_size, seed)
     if key not in _BASELINES:

@@ -3,7 +3,7 @@
 The package data are two files in this directory:
 
 ``fashion_cnn.npz``
-    the weights of a :class:`nnkit.torch_models.SmallCNN` (its ``state_dict``, stored as
+    the weights of a :class:`nnkit.pytorch.models.SmallCNN` (its ``state_dict``, stored as
     float16 numpy arrays: about 0.2 MB);
 ``fashion_cnn.json``
     how they were made and what they achieve: the file's SHA-256, the architecture, the
@@ -13,7 +13,7 @@ The package data are two files in this directory:
 is missing or differs from the recorded hash. ``python -m nnkit.pretrained`` trains the
 network again from its seed and rewrites both files (see :mod:`nnkit.pretrained.__main__`).
 
-Only this subpackage, :mod:`nnkit.torch_utils` and :mod:`nnkit.torch_models` import torch.
+Only this subpackage and :mod:`nnkit.pytorch` import torch.
 """
 
 from __future__ import annotations
@@ -21,12 +21,12 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
-import tempfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
+
+from ..files import atomic_open, atomic_write
 
 __all__ = [
     "WEIGHTS_FILE",
@@ -122,7 +122,7 @@ def _verified_weights(directory=None) -> tuple[Path, dict]:
 
 
 def load_pretrained(directory=None, *, device=None):
-    """Load the pretrained :class:`~nnkit.torch_models.SmallCNN`, in evaluation mode.
+    """Load the pretrained :class:`~nnkit.pytorch.models.SmallCNN`, in evaluation mode.
 
     Checks the weights file against the SHA-256 recorded in ``fashion_cnn.json`` first.
     The network maps images ``(batch, 1, 28, 28)`` (or flat ``(batch, 784)``), float32 in
@@ -146,7 +146,7 @@ def load_pretrained(directory=None, *, device=None):
     """
     import torch
 
-    from ..torch_models import SmallCNN
+    from ..pytorch.models import SmallCNN
 
     weights, info = _verified_weights(directory)
     model = SmallCNN(**info["architecture"])
@@ -165,32 +165,18 @@ def load_pretrained(directory=None, *, device=None):
     return model.to(device if device is not None else "cpu")
 
 
-def _write_npz(path: Path, arrays: dict) -> None:
-    """Write ``arrays`` as an uncompressed .npz whose bytes depend on the arrays only.
+def _write_npz(fh, arrays: dict) -> None:
+    """Write ``arrays`` to the open file ``fh`` as an uncompressed .npz whose bytes depend on the
+    arrays only.
 
     ``np.savez`` stamps the current time into the zip, so the same weights saved twice
     would get different SHA-256s; here every entry gets the fixed date 1980-01-01.
     """
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as zf:
+    with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_STORED) as zf:
         for name in sorted(arrays):
             buf = io.BytesIO()
             np.lib.format.write_array(buf, np.ascontiguousarray(arrays[name]), allow_pickle=False)
             zf.writestr(zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0)), buf.getvalue())
-
-
-def _atomic_write(path: Path, write) -> None:
-    """Call ``write(tmp_path)`` on a temporary file next to ``path``, then rename it to ``path``."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; package data must be readable by all
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def save_checkpoint(model, directory, info: dict, dtype=np.float16) -> dict:
@@ -203,7 +189,8 @@ def save_checkpoint(model, directory, info: dict, dtype=np.float16) -> dict:
     directory.mkdir(parents=True, exist_ok=True)
     weights, info_path = _paths(directory)
     arrays = {k: v.detach().cpu().numpy().astype(dtype) for k, v in model.state_dict().items()}
-    _atomic_write(weights, lambda p: _write_npz(p, arrays))
+    with atomic_open(weights, "wb") as fh:
+        _write_npz(fh, arrays)
     info = dict(info, file=WEIGHTS_FILE, sha256=sha256_file(weights), size_bytes=weights.stat().st_size,
                 dtype=np.dtype(dtype).name)
     _write_info(info_path, info)
@@ -211,7 +198,7 @@ def save_checkpoint(model, directory, info: dict, dtype=np.float16) -> dict:
 
 
 def _write_info(info_path: Path, info: dict) -> None:
-    _atomic_write(info_path, lambda p: p.write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8"))
+    atomic_write(info_path, json.dumps(info, indent=2) + "\n")
 
 
 def update_info(directory, **fields) -> dict:

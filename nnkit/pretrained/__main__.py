@@ -1,6 +1,6 @@
 """Reproduce the shipped checkpoint: ``python -m nnkit.pretrained``.
 
-Trains :class:`nnkit.torch_models.SmallCNN` on the full Fashion-MNIST training set (60,000
+Trains :class:`nnkit.pytorch.models.SmallCNN` on the full Fashion-MNIST training set (60,000
 images) from a fixed seed, saves the weights (float16) with their SHA-256, then reloads
 them and records the accuracy on the 10,000 test images. With the same seed, torch
 version and thread count the weights come out bit for bit the same, and so does the hash.
@@ -31,8 +31,8 @@ import numpy as np
 import torch
 
 from ..data import load_mnist
-from ..torch_models import SmallCNN
-from ..torch_utils import count_parameters, evaluate, fit, get_device, make_loader, seed_everything
+from ..pytorch.models import SmallCNN
+from ..pytorch.training import count_parameters, evaluate, fit, get_device, make_loader, seed_everything
 from . import WEIGHTS_FILE, checkpoint_dir, load_pretrained, save_checkpoint, update_info
 
 FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
@@ -69,7 +69,7 @@ def train(epochs: int = 6, limit: int | None = None, out=None, seed: int = 0, da
     seconds = time.perf_counter() - start
 
     info = {
-        "model": "nnkit.torch_models.SmallCNN",
+        "model": "nnkit.pytorch.models.SmallCNN",
         "architecture": ARCHITECTURE,
         "dataset": "Fashion-MNIST",
         "data_source": data.source,

@@ -10,19 +10,20 @@ from __future__ import annotations
 import importlib
 
 _EXPORTS = {
-    # the mechanism (book1)
+    # the mechanism
     "static_mode": "_base",
     "Widget": "_base",
-    # chapters 1-3 (book1)
+    # chapters 1-3
     "perceptron_playground": "perceptron",
     "gd_explorer": "gradient_descent",
     "activation_explorer": "activations",
-    # chapters 4-5 (book2)
+    # chapters 4-5
     "backprop_stepper": "backprop",
     "approximation_explorer": "approximation",
     "plot_bumps": "approximation",
     "playground": "playground",
-    "convolution_explorer": "convolution",  # chapter 6 (book3)
+    # chapter 6
+    "convolution_explorer": "convolution",
 }
 
 __all__ = list(_EXPORTS)

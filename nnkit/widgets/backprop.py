@@ -24,6 +24,7 @@ from matplotlib.animation import FuncAnimation
 from matplotlib.patches import Circle
 
 from nnkit.activations import ACTIVATIONS, softmax
+from nnkit.losses import softmax_cross_entropy
 
 from ._base import Widget
 
@@ -73,24 +74,24 @@ def tiny_network_pass(params, x0=DEFAULT_X, y=DEFAULT_Y, activation="sigmoid", l
         raise ValueError(f"expected an input x0 of shape ({SIZES[0]},), got {x0.shape}")
     if y not in (0, 1):
         raise ValueError(f"expected a class y in {{0, 1}}, got {y!r}")
-    o = np.eye(SIZES[2])[y]
+    o = np.eye(SIZES[2])[y]  # the one-hot target, for the diagram only: the loss and delta^2 use y
 
     def forward(p):
         s1 = x0 @ p["W1"] + p["b1"]
         x1 = sigma(s1)
         s2 = x1 @ p["W2"] + p["b2"]
         x2 = softmax(s2)
-        return s1, x1, s2, x2, float(-np.log(x2[y]))
+        loss, delta = softmax_cross_entropy(s2[None], [int(y)])  # a batch of N = 1: L = -ln x^2_y
+        return s1, x1, s2, x2, loss, delta[0]
 
-    s1, x1, s2, x2, loss = forward(params)
-    d2 = x2 - o                                            # delta^2_j = x^2_j - o_j
+    s1, x1, s2, x2, loss, d2 = forward(params)             # delta^2_j = x^2_j - o_j (times N = 1)
     d1 = sigma_prime(s1) * (params["W2"] @ d2)             # delta^1_i = sigma'(s^1_i) sum_j w^2_ij delta^2_j
     grads = {
         "W1": np.outer(x0, d1), "b1": d1.copy(),           # dL/dw^1_ij = x^0_i delta^1_j
         "W2": np.outer(x1, d2), "b2": d2.copy(),           # dL/dw^2_ij = x^1_i delta^2_j
     }
     new_params = {k: params[k] - lr * grads[k] for k in params}
-    new_loss = forward(new_params)[-1]
+    new_loss = forward(new_params)[-2]
     return {
         "s": {1: s1, 2: s2}, "x": {0: x0, 1: x1, 2: x2}, "delta": {1: d1, 2: d2},
         "grads": grads, "loss": loss, "new_params": new_params, "new_loss": new_loss,

@@ -22,6 +22,8 @@ import warnings
 
 import numpy as np
 
+from nnkit import activations as act
+
 from ._base import Widget, freeze_layout, frame_indices
 
 __all__ = ["convolution_explorer", "ConvolutionExplorer", "KERNELS", "conv2d", "max_pool"]
@@ -133,7 +135,7 @@ class ConvolutionExplorer(Widget):
         image = self.images[index]
         kernel = self.kernel(cells)
         s = conv2d(image, kernel)
-        x = np.maximum(s, 0.0) if relu else s
+        x = act.relu(s) if relu else s
         pooled = max_pool(x)
         axes = fig.subplots(1, 4)
         lim = float(np.abs(s).max()) or 1.0

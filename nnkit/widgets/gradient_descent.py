@@ -20,6 +20,9 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.animation import FuncAnimation
 
+from nnkit.activations import log_softmax, sigmoid
+from nnkit.losses import logistic_loss
+from nnkit.models import augment
 from nnkit.plotting import CLASS_COLORS, plot_loss_contours
 
 from ..data.toy import toy_1d
@@ -35,24 +38,35 @@ def logistic_loss_surface(W, X, y):
     Returns (m,): L(w) = 1/N sum_n ln(1 + e^{-y_n w^T x_n}) with x_n = (1, x_n).
     """
     W = np.atleast_2d(np.asarray(W, dtype=float))
-    Xa = np.column_stack([np.ones(len(X)), X])
+    Xa = _augment_1d(X)
     if W.shape[1] != Xa.shape[1]:
-        raise ValueError(f"expected W of shape (m, {Xa.shape[1]}) for X with {X.shape[1]} feature(s), got {W.shape}")
-    S = W @ Xa.T  # (m, N): signals s_n = w^T x_n
-    return np.logaddexp(0.0, -y * S).mean(axis=1)  # ln(1 + e^{-y s}) without overflow
+        raise ValueError(f"expected W of shape (m, {Xa.shape[1]}) for X with {Xa.shape[1] - 1} feature(s), "
+                         f"got {W.shape}")
+    Z = y * (W @ Xa.T)  # (m, N): y_n s_n with the signals s_n = w^T x_n
+    # ln(1 + e^{-z}) = -ln sigma(z) = -ln softmax((0, z))_1: the two-class softmax of the logits (0, z)
+    # is (1 - sigma(z), sigma(z)), and log_softmax computes its log without overflow for any z.
+    # (losses.logistic_loss gives the same number for one w at a time; this does all m rows at once.)
+    terms = -log_softmax(np.stack([np.zeros_like(Z), Z]), axis=0)[1]  # (m, N): ln(1 + e^{-y_n s_n})
+    return terms.mean(axis=1) + 0.0  # + 0.0: a perfect fit gives 0.0, not -0.0
 
 
 def minimiser(X, y, iterations=25):
     """The weights that minimise the logistic loss (Newton's method; the data must overlap)."""
-    Xa = np.column_stack([np.ones(len(X)), X])
+    Xa = _augment_1d(X)
     w = np.zeros(Xa.shape[1])
     for _ in range(iterations):
-        m = y * (Xa @ w)
-        p = 1 / (1 + np.exp(m))  # = sigma(-y w^T x)
-        grad = -(Xa * (y * p)[:, None]).mean(axis=0)
+        s = Xa @ w
+        grad = Xa.T @ logistic_loss(s, y)[1]  # dL/dw = sum_n x_n dL/ds_n, dL/ds_n = -y_n sigma(-y_n s_n) / N
+        p = sigmoid(-y * s)  # sigma(-y_n w^T x_n); sigma(-y s)(1 - sigma(-y s)) = sigma'(s)
         hess = (Xa * (p * (1 - p))[:, None]).T @ Xa / len(Xa)
         w -= np.linalg.solve(hess, grad)
     return w
+
+
+def _augment_1d(X):
+    """``models.augment`` that also takes 1-D data X (N,) as N samples of one feature."""
+    X = np.asarray(X, dtype=float)
+    return augment(X[:, None] if X.ndim == 1 else X)
 
 
 class GDExplorer(Widget):

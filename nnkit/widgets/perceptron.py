@@ -17,7 +17,9 @@ import numpy as np
 from matplotlib.animation import FuncAnimation
 from matplotlib.ticker import MaxNLocator
 
+from nnkit import activations as act
 from nnkit import data
+from nnkit.models import augment
 from nnkit.plotting import plot_data, plot_linear_boundary, plot_truth_table
 
 from ._base import Widget, frame_indices, freeze_layout
@@ -34,8 +36,8 @@ GATE_WEIGHTS = {"AND": (-30.0, 20.0, 20.0), "OR": (-10.0, 20.0, 20.0), "NAND": (
 
 
 def _signal(w, X):
-    """Input signal s = b + w1 x1 + w2 x2 for each row of X (n, 2); w = (b, w1, w2)."""
-    return w[0] + X @ np.asarray(w[1:], dtype=float)
+    """Input signal s = b + w1 x1 + w2 x2 = w^T (1, x1, x2) for each row of X (n, 2); w = (b, w1, w2)."""
+    return augment(X) @ np.asarray(w, dtype=float)
 
 
 def rosenblatt_step(w, X, y01, start=0):
@@ -46,11 +48,12 @@ def rosenblatt_step(w, X, y01, start=0):
     """
     w = np.asarray(w, dtype=float)
     y = 2 * np.asarray(y01) - 1
-    wrong = np.where(_signal(w, X) >= 0, 1, -1) != y
+    Xa = augment(X)
+    wrong = act.sign(Xa @ w) != y
     order = np.roll(np.arange(len(X)), -start)
     for n in order:
         if wrong[n]:
-            return int(n), w + y[n] * np.concatenate([[1.0], X[n]])
+            return int(n), w + y[n] * Xa[n]
     return None, w
 
 
@@ -188,7 +191,7 @@ class PerceptronPlayground(Widget):
         """Misclassified points at w = 0 and after each update of Rosenblatt's rule from w = 0."""
         if getattr(self, "_counts", None) is None:
             ws = [np.zeros(3)] + [w_after for _, _, w_after in self._rosenblatt_run(X, y)]
-            self._counts = np.array([int(np.sum((_signal(w, X) >= 0) != (y == 1))) for w in ws])
+            self._counts = np.array([int(np.sum(act.step(_signal(w, X)) != y)) for w in ws])
         return self._counts
 
     def _draw(self, axes, X, y, w, last=None, title=None, upto=None):
@@ -196,7 +199,7 @@ class PerceptronPlayground(Widget):
         ax, ax_table = axes
         xlim, ylim = self._limits(X)
         s = _signal(w, X)
-        y_hat = (s >= 0).astype(int)
+        y_hat = act.step(s).astype(int)
         wrong = y_hat != y
         plot_data(X, 2 * y - 1, ax=ax, size=70 if len(X) <= 8 else 30)
         if last is not None:  # the previous boundary, dashed, and the point that moved it
@@ -238,7 +241,7 @@ class PerceptronPlayground(Widget):
         if not steps:
             return None
         frames = frame_indices(len(steps), self.max_frames)
-        converged = not np.any((_signal(steps[-1][2], X) >= 0) != (y == 1))
+        converged = not np.any(act.step(_signal(steps[-1][2], X)) != y)
         total = f"{len(steps)}" if converged else f"{len(steps)}+ (never converges)"
         axes = self._axes(fig)
 

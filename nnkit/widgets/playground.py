@@ -69,8 +69,13 @@ def train_network(net, opt, X, y, epochs, history=None):
         net.backward(delta)
         opt.step()
         history["loss"].append(loss)
-        history["accuracy"].append(float(np.mean(s.argmax(axis=1) == y)))
+        history["accuracy"].append(_accuracy(s, y))
     return history
+
+
+def _accuracy(s, y):
+    """The fraction of rows of the logits s (N, K) whose largest entry is at the label y (N,)."""
+    return float(np.mean(np.asarray(s).argmax(axis=1) == np.asarray(y)))
 
 
 def _proba(net):
@@ -78,7 +83,7 @@ def _proba(net):
 
 
 def _draw_boundary(ax, net, X, y, title, resolution=70):
-    from nnkit.plotting.basic import plot_decision_boundary
+    from nnkit.plotting.boundaries import plot_decision_boundary
 
     plot_decision_boundary(_proba(net), X, y, ax=ax, proba=True, resolution=resolution, padding=0.3,
                            legend=False)
@@ -172,7 +177,7 @@ class Playground(Widget):
         epoch = len(self.history["loss"])
         s = self.net.forward(self.X)
         loss = losses.softmax_cross_entropy(s, self.y)[0]
-        acc = float(np.mean(s.argmax(axis=1) == self.y))
+        acc = _accuracy(s, self.y)
         self.state.update(epoch=epoch, loss=loss, accuracy=acc, dataset=dataset)
         ax1, ax2 = fig.subplots(1, 2, width_ratios=[1.2, 1])
         arch = "-".join(["2"] + [str(hidden)] * layers + ["2"])
@@ -203,7 +208,7 @@ class Playground(Widget):
                 net = make_network(h, nl, v["activation"], seed=v["seed"])
                 opt = optim.SGD(net.params, net.grads, lr=v["lr"], momentum=0.9)
                 train_network(net, opt, X, y, self.grid_epochs)
-                acc = float(np.mean(net.forward(X).argmax(axis=1) == y))
+                acc = _accuracy(net.forward(X), y)
                 results[name, h, nl] = acc
                 arch = "-".join(["2"] + [str(h)] * nl + ["2"])
                 _draw_boundary(axes[r, c], net, X, y, f"{name}, {arch}: {acc:.0%}", resolution=50)
@@ -228,7 +233,7 @@ class Playground(Widget):
             if k:
                 train_network(net, opt, X, y, steps_per_frame, hist)
             ax.clear()
-            acc = float(np.mean(net.forward(X).argmax(axis=1) == y))
+            acc = _accuracy(net.forward(X), y)
             _draw_boundary(ax, net, X, y, f"{arch} {v['activation']}, step {k * steps_per_frame}: "
                                           f"accuracy {acc:.0%}", resolution=60)
             return []
