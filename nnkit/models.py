@@ -54,9 +54,6 @@ def augment(X):
     return np.hstack([np.ones((len(X), 1), dtype=np.float64), X])
 
 
-_augment = augment  # the old private name, still imported by nnkit.grading.verifiers
-
-
 class _BinaryLinear:
     """Shared parts of the two linear classifiers: w (d + 1,) with w[0] the bias."""
 

@@ -540,8 +540,8 @@ def test_roster_errors_name_what_is_expected(tmp_path):
 def _commands() -> list[str]:
     import argparse
 
-    from nnkit.course.cli import _parser
-    sub = next(a for a in _parser()._actions if isinstance(a, argparse._SubParsersAction))
+    from nnkit.course.parser import build_parser
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
     return sorted(sub.choices)
 
 

@@ -96,21 +96,31 @@ def _is_nnkit_module(dotted, root=NNKIT):
     return base.with_suffix(".py").is_file() or (base / "__init__.py").is_file()
 
 
+def _package_of(module, is_package):
+    """The package a module's relative imports start from: the module itself if it is a package."""
+    return module if is_package else module.rpartition(".")[0]
+
+
+def _from_module(node, package):
+    """The dotted name a ``from X import ...`` node imports from, relative imports resolved."""
+    if not node.level:
+        return node.module or ""
+    parts = package.split(".")
+    parts = parts[:len(parts) - (node.level - 1)]
+    return ".".join(parts + ([node.module] if node.module else []))
+
+
 def _imports(tree, module, is_package, is_module=_is_nnkit_module):
     """(line, dotted name) of everything a module imports, at any depth (inside functions too):
     ``import a.b``, ``from a import b`` (``a.b`` where that is a module, else ``a``), relative
     imports resolved against the module's package, ``importlib.import_module("a.b")``."""
-    package = module if is_package else module.rpartition(".")[0]
+    package = _package_of(module, is_package)
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 yield node.lineno, alias.name
         elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                parts = package.split(".")
-                parts = parts[:len(parts) - (node.level - 1)]
-                base = ".".join(parts + ([node.module] if node.module else []))
+            base = _from_module(node, package)
             for alias in node.names:
                 sub = f"{base}.{alias.name}"
                 yield node.lineno, sub if alias.name != "*" and is_module(sub) else base
@@ -162,8 +172,8 @@ def test_the_layering_check_sees_relative_and_function_level_imports():
         "nnkit/data/extra.py:8 imports nnkit.course (layer core may not import layer course)",
         "nnkit/data/extra.py:9 imports nnkit.widgets (layer core may not import layer widgets)",
     ], problems
-    assert layering_violations("from ..course import sandbox\n", "nnkit.grading.checks") == [
-        "<module>:1 imports nnkit.course.sandbox (layer grading may not import layer course)"]
+    assert layering_violations("from ..course import autograde\n", "nnkit.grading.checks") == [
+        "<module>:1 imports nnkit.course.autograde (layer grading may not import layer course)"]
     assert layering_violations("from .. import plotting\n", "nnkit.pytorch", is_package=True) == [
         "<module>:1 imports nnkit.plotting (layer pytorch may not import layer plotting)"]
     assert layering_violations("import torch\nfrom nnkit import widgets\n", "nnkit.plotting.images") == [
@@ -171,3 +181,91 @@ def test_the_layering_check_sees_relative_and_function_level_imports():
         "<module>:2 imports nnkit.widgets (layer plotting may not import layer widgets)"]
     assert layering_violations("from nnkit.course import cli\n", "nnkit.course.steps") == []
     assert layering_violations("x = 1\n", "nnkit.somewhere_new")[0].endswith("belongs to no layer of LAYERS")
+
+
+# --- no private name crosses a module boundary ----------------------------------------------------
+
+def _is_private(name):
+    """``_x`` and ``__x`` are private to their module; dunder names such as ``__version__`` are not."""
+    return name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
+
+
+def _nnkit_module_aliases(tree, package, is_module=_is_nnkit_module):
+    """The names a module's imports bind to nnkit modules, each with the module's dotted name:
+    ``import nnkit.a.b`` binds ``nnkit``, ``import nnkit.a.b as m`` binds ``m`` and
+    ``from nnkit.a import b`` (relative too) binds ``b`` where ``nnkit.a.b`` is a module."""
+    aliases = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.split(".")[0] == "nnkit":
+                    aliases[alias.asname or "nnkit"] = alias.name if alias.asname else "nnkit"
+        elif isinstance(node, ast.ImportFrom):
+            base = _from_module(node, package)
+            for alias in node.names:
+                if base.split(".")[0] == "nnkit" and is_module(f"{base}.{alias.name}"):
+                    aliases[alias.asname or alias.name] = f"{base}.{alias.name}"
+    return aliases
+
+
+def _dotted(node):
+    """``"a.b.c"`` for the expression ``a.b.c`` (a name and attributes only), else None."""
+    attrs = []
+    while isinstance(node, ast.Attribute):
+        attrs.append(node.attr)
+        node = node.value
+    return ".".join([node.id] + attrs[::-1]) if isinstance(node, ast.Name) else None
+
+
+def private_name_violations(source, module, is_package=False, where="<module>", is_module=_is_nnkit_module):
+    """``file:line ...`` for each private name of another nnkit module that a module uses, spelled
+    ``from <nnkit module> import _x`` (absolute or relative) or ``<alias of an nnkit module>._x``."""
+    tree = ast.parse(source)
+    package = _package_of(module, is_package)
+    aliases = _nnkit_module_aliases(tree, package, is_module)
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            base = _from_module(node, package)
+            if base.split(".")[0] == "nnkit":
+                found += [(node.lineno, node.col_offset, f"imports the private name {alias.name} of {base}")
+                          for alias in node.names if _is_private(alias.name)
+                          and (base != module or is_module(f"{base}.{alias.name}"))]  # not its own names
+        elif isinstance(node, ast.Attribute) and _is_private(node.attr):
+            head, _, rest = (_dotted(node.value) or "").partition(".")
+            if head in aliases:
+                target = aliases[head] + (f".{rest}" if rest else "")
+                if target != module and (not rest or is_module(target)):
+                    found.append((node.lineno, node.col_offset, f"uses the private name {node.attr} of {target}"))
+    return [f"{where}:{line} {what}" for line, _, what in sorted(found)]
+
+
+def test_no_private_name_crosses_a_module_boundary():
+    modules = sorted(NNKIT.rglob("*.py"))
+    assert len(modules) > 40 and any(p.parent.name == "course" for p in modules)
+    problems = []
+    for path in modules:
+        problems += private_name_violations(path.read_text(encoding="utf-8"), _module_name(path),
+                                            path.name == "__init__.py", str(path.relative_to(NNKIT.parent)))
+    assert not problems, "private names used across modules (make them public):\n" + "\n".join(problems)
+
+
+def test_the_private_name_check_sees_imports_and_attributes():
+    source = ("import numpy as np\nimport nnkit.models\nimport nnkit.data.mnist as mn\nfrom . import cases\n"
+              "from .cases import SHOWN, _show, __version__\n\n\ndef f():\n"
+              "    from ..pytorch.transfer import _one_thread\n"
+              "    return cases._draw, mn._subset_arrays(), nnkit.models._augment, cases.__doc__, np._x, f._y\n")
+    problems = private_name_violations(source, "nnkit.grading.extra", where="nnkit/grading/extra.py",
+                                       is_module=lambda d: d in {"nnkit.grading.cases", "nnkit.models",
+                                                                 "nnkit.data.mnist", "nnkit.pytorch.transfer"})
+    assert problems == [
+        "nnkit/grading/extra.py:5 imports the private name _show of nnkit.grading.cases",
+        "nnkit/grading/extra.py:9 imports the private name _one_thread of nnkit.pytorch.transfer",
+        "nnkit/grading/extra.py:10 uses the private name _draw of nnkit.grading.cases",
+        "nnkit/grading/extra.py:10 uses the private name _subset_arrays of nnkit.data.mnist",
+        "nnkit/grading/extra.py:10 uses the private name _augment of nnkit.models",
+    ], problems
+    assert private_name_violations("from ._axes import MARKERS, new_axes\n", "nnkit.plotting.boundaries") == []
+    assert private_name_violations("from . import _axes\n", "nnkit.plotting", is_package=True) == [
+        "<module>:1 imports the private name _axes of nnkit.plotting"]
+    assert private_name_violations("from nnkit.grading.cases import _show\n", "nnkit.grading.cases") == []

@@ -9,7 +9,6 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 from nnkit import data
-from nnkit import models
 from nnkit.models import MLP, ConvergenceWarning, LogisticRegression, Perceptron, augment
 
 GATES = {"and": data.and_data, "or": data.or_data, "nand": data.nand_data}
@@ -71,7 +70,6 @@ def test_augment_prepends_the_constant_input():
     assert Xa.dtype == np.float64
     np.testing.assert_array_equal(Xa, [[1, 2, 3], [1, 4, 5]])
     assert augment(np.zeros((0, 3))).shape == (0, 4)
-    assert models._augment is augment               # the old private name still works
 
 
 def test_perceptron_rejects_bad_input():

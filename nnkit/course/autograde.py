@@ -243,6 +243,7 @@ def run_autograde(course: Course, assignments: list[str], *, workers: int | None
         raise
     finally:
         gb.close()
+        nbgrader_tuning.forget_engines()
         _close(client, cluster, sandbox is not None and interrupted is None)
         if interrupted is not None:
             signal.signal(signal.SIGINT, interrupted)
@@ -327,7 +328,7 @@ def _close(client, cluster, finish_workers: bool) -> None:
     """The workers' zygotes end with the run (not after Ctrl-C: no half cleanup), then Dask."""
     if finish_workers:
         try:
-            client.run(finish)
+            client.run(finish, cluster is not None)
         except Exception:
             pass
     client.close()

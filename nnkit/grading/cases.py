@@ -92,7 +92,7 @@ def _draw(spec, rng):
 SHOWN = 6
 
 
-def _show(value):
+def show_value(value):
     """``0``, ``-1.5``, ``[0, 0, 0]``, ``[[0, 1], [1, 0]]``: as a student would type it."""
     arr = np.asarray(value)
     if arr.ndim == 0:
@@ -142,7 +142,7 @@ class Case:
         for (name, spec), value in zip(self.args.items(), self.inputs()):
             arr = np.asarray(value)
             if spec["kind"] == "const" or (arr.size <= SHOWN and spec.get("scale", 1.0) == 1.0):
-                parts.append(f"{name} = {_show(value)}" if arr.size <= 2 * SHOWN
+                parts.append(f"{name} = {show_value(value)}" if arr.size <= 2 * SHOWN
                              else f"{name}: given {arr.shape}")
             elif spec["kind"] in ("normal", "uniform", "signs", "ones"):
                 text = f"{name}: {spec['kind']} {tuple(spec['shape'])}"

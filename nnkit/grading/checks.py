@@ -163,9 +163,9 @@ def _evaluate(fn, case, names, modifies=()):
 
 def _short(value):
     """A number or a small array as a student would write it: ``0``, ``-1.5``, ``[0, 0, 0]``."""
-    from .cases import _show
+    from .cases import show_value
 
-    return _show(value)
+    return show_value(value)
 
 
 def _changed(case, args, modifies=()):

@@ -9,8 +9,8 @@ visible checks; the reference implementations stay with the instructor
 import numpy as np
 
 from .. import activations as act
-from ..models import _augment
-from .cases import _show
+from ..models import augment
+from .cases import show_value
 
 
 # --- perceptron -------------------------------------------------------------
@@ -27,14 +27,14 @@ def implements_gate(values, gate):
         w = np.asarray(values["w"], dtype=np.float64)
         if w.shape != (3,):
             return False, f"expected w of shape (3,) = [bias, w1, w2], got {w.shape}"
-        got = act.step(_augment(_INPUTS) @ w)
+        got = act.step(augment(_INPUTS) @ w)
     else:
         got = np.asarray(values["outputs"], dtype=np.float64).ravel()
         if got.shape != (4,):
             return False, f"expected 4 outputs (for inputs 00, 01, 10, 11), got shape {got.shape}"
     wrong = [f"{int(a)}{int(b)} -> {g:g} (want {t})" for (a, b), g, t in zip(_INPUTS, got, want) if g != t]
     if wrong:
-        given = f"with w = {_show(w)}: " if "w" in values else ""
+        given = f"with w = {show_value(w)}: " if "w" in values else ""
         return False, f"{given}{gate.upper()} is wrong for " + ", ".join(wrong)
     return True, f"computes {gate.upper()} on all four inputs"
 
@@ -47,13 +47,13 @@ def mnist_test_labels(kind="digits", n=None):
     import warnings
 
     from ..data import load_mnist
-    from ..data.mnist import SubsetWarning, _subset_arrays
+    from ..data.mnist import SubsetWarning, subset_arrays
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SubsetWarning)
         y = load_mnist(kind, download=False).y_test
     if n is not None and len(y) != n and kind == "digits":
-        subset = _subset_arrays()["test_labels"]
+        subset = subset_arrays()["test_labels"]
         if len(subset) == n:
             return subset.astype(np.int64)
     return y
@@ -202,7 +202,7 @@ def scratch_accuracy(kind="digits", per_class=10, epochs=30, lr=0.01, batch_size
     from ..data import load_mnist
     from ..pytorch.models import SmallCNN
     from ..pytorch.training import fit, make_loader, seed_everything
-    from ..pytorch.transfer import _one_thread
+    from ..pytorch.transfer import one_thread
 
     key = (kind, per_class, epochs, lr, batch_size, seed)
     if key not in _BASELINES:
@@ -210,7 +210,7 @@ def scratch_accuracy(kind="digits", per_class=10, epochs=30, lr=0.01, batch_size
             warnings.simplefilter("ignore")
             data = load_mnist(kind, download=False)
             X, y = first_per_class(data.X_train, data.y_train, per_class)
-            with _one_thread():
+            with one_thread():
                 seed_everything(seed)
                 model = SmallCNN()
                 fit(model, make_loader(X, y, batch_size, shuffle=True, seed=seed), epochs=epochs, lr=lr,

@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ._axes import CLASS_COLORS, _MARKERS, _new_axes
+from ._axes import CLASS_COLORS, MARKERS, new_axes
 
 __all__ = ["plot_data", "plot_decision_boundary", "plot_linear_boundary"]
 
@@ -37,12 +37,12 @@ def plot_data(X, y, ax=None, *, class_names=None, size=36, legend=True):
     ``class_names`` maps each label to the legend text (default: the label itself).
     """
     X, y = _check_2d(X, y)
-    ax = _new_axes(ax)
+    ax = new_axes(ax)
     for k, label in enumerate(np.unique(y)):
         name = class_names[label] if class_names is not None else f"y = {label:+d}" if label < 0 else f"y = {label}"
         sel = y == label
         ax.scatter(X[sel, 0], X[sel, 1], s=size, c=CLASS_COLORS[k % len(CLASS_COLORS)],
-                   marker=_MARKERS[k % len(_MARKERS)], edgecolors="white", linewidths=0.6, label=name, zorder=3)
+                   marker=MARKERS[k % len(MARKERS)], edgecolors="white", linewidths=0.6, label=name, zorder=3)
     ax.set_xlabel("$x_1$")
     ax.set_ylabel("$x_2$")
     if legend:
@@ -59,7 +59,7 @@ def plot_decision_boundary(predict_fn: Callable, X, y, ax=None, *, proba=False, 
     blue (0) to red (1) with the boundary P = 0.5 as a black line.
     """
     X, y = _check_2d(X, y)
-    ax = _new_axes(ax)
+    ax = new_axes(ax)
     lo, hi = X.min(axis=0) - padding, X.max(axis=0) + padding
     g1, g2 = np.meshgrid(np.linspace(lo[0], hi[0], resolution), np.linspace(lo[1], hi[1], resolution))
     grid = np.column_stack([g1.ravel(), g2.ravel()])
@@ -100,7 +100,7 @@ def plot_linear_boundary(w, ax=None, *, xlim=None, ylim=None, show_normal=True, 
     w = np.asarray(w, dtype=float)
     if w.shape != (3,):
         raise ValueError(f"expected w = (w0, w1, w2) of shape (3,), got {w.shape}")
-    ax = _new_axes(ax)
+    ax = new_axes(ax)
     xlim = ax.get_xlim() if xlim is None else xlim
     ylim = ax.get_ylim() if ylim is None else ylim
     b, w1, w2 = w

@@ -12,7 +12,7 @@ import math
 import matplotlib.pyplot as plt
 import numpy as np
 
-from ._axes import _numpy
+from ._axes import as_numpy
 
 __all__ = ["plot_filters", "plot_feature_maps"]
 
@@ -39,7 +39,7 @@ def plot_filters(weights, *, ncols=8, size=1.0, annotate=None, suptitle=None):
     ``annotate`` writes the values into the cells (default: when filters are at most 3x3
     and there are at most 8 of them). Returns the Figure.
     """
-    W = _numpy(weights).astype(float)
+    W = as_numpy(weights).astype(float)
     if W.ndim == 4:
         W = W[:, 0]
     if W.ndim != 3:
@@ -66,14 +66,14 @@ def plot_feature_maps(maps, image=None, *, ncols=8, size=1.1, titles=None, cmap=
     Each map is what one filter "sees" at every position of the image (bright: strong
     response). ``image`` (h0, w0) or (784,) is drawn first, in grey. Returns the Figure.
     """
-    M = _numpy(maps).astype(float)
+    M = as_numpy(maps).astype(float)
     if M.ndim == 4 and M.shape[0] == 1:
         M = M[0]
     if M.ndim != 3:
         raise ValueError(f"expected feature maps of shape (n_maps, h, w), got {M.shape}")
     panels = []
     if image is not None:
-        img = _numpy(image).astype(float).squeeze()
+        img = as_numpy(image).astype(float).squeeze()
         if img.ndim == 1:
             side = int(round(math.sqrt(img.size)))
             img = img.reshape(side, side)

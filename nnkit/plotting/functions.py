@@ -14,7 +14,7 @@ import numpy as np
 
 from nnkit.activations import ACTIVATIONS, softmax
 
-from ._axes import CLASS_COLORS, _PRETTY, _new_axes
+from ._axes import CLASS_COLORS, PRETTY, new_axes
 
 __all__ = ["plot_activations", "plot_truth_table"]
 
@@ -34,7 +34,7 @@ def plot_activations(names, ax=None, *, s_range=(-5.0, 5.0), derivative=True, al
             raise ValueError(f"unknown activation {name!r}; expected one of {sorted(ACTIVATIONS) + ['softmax']}")
     ncols = min(3, len(names))
     nrows = -(-len(names) // ncols)
-    axes = np.atleast_1d(_new_axes(ax, nrows, ncols, figsize=(3.4 * ncols, 2.9 * nrows)))
+    axes = np.atleast_1d(new_axes(ax, nrows, ncols, figsize=(3.4 * ncols, 2.9 * nrows)))
     if ax is None and axes.size > len(names):  # unused panels of the last row
         for extra in axes[len(names):]:
             extra.remove()
@@ -54,7 +54,7 @@ def plot_activations(names, ax=None, *, s_range=(-5.0, 5.0), derivative=True, al
         else:
             f, f_prime = ACTIVATIONS[name]
             x, dx = f(s), f_prime(s)
-        label = _PRETTY.get(name, name)
+        label = PRETTY.get(name, name)
         if name == "step":  # draw the jump as a jump, not as a steep line
             x = np.where(np.isclose(s, 0, atol=(s[1] - s[0]) / 2), np.nan, x)
         a.plot(s, x, color=color, linewidth=2, label=f"{label}")
@@ -84,7 +84,7 @@ def plot_truth_table(columns: Mapping[str, Sequence], ax=None, *, wrong=None, ti
     n = len(cols[0]) if cols else 0
     if any(len(c) != n for c in cols):
         raise ValueError(f"all columns must have the same length, got {[len(c) for c in cols]}")
-    ax = _new_axes(ax, figsize=(0.9 * len(headers) + 0.5, 0.35 * n + 0.8))
+    ax = new_axes(ax, figsize=(0.9 * len(headers) + 0.5, 0.35 * n + 0.8))
     text = [[fmt.format(c[i]) if isinstance(c[i], (int, float, np.number)) else str(c[i]) for c in cols]
             for i in range(n)]
     wrong = np.zeros(n, dtype=bool) if wrong is None else np.asarray(wrong, dtype=bool)

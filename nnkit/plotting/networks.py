@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from ._axes import CLASS_COLORS, _new_axes
+from ._axes import CLASS_COLORS, new_axes
 
 __all__ = ["plot_network", "plot_computational_graph", "plot_backprop_layers", "plot_layer_histograms"]
 
@@ -37,7 +37,7 @@ def plot_network(weights, biases=None, ax=None, *, node_labels=None, edge_labels
     sizes = [weights[0].shape[0]] + [W.shape[1] for W in weights]
     if biases is not None and [np.size(b) for b in biases] != sizes[1:]:
         raise ValueError(f"expected biases of sizes {sizes[1:]}, got {[np.size(b) for b in biases]}")
-    ax = _new_axes(ax, figsize=(2.4 * len(sizes), 0.9 * max(sizes) + 1.6))
+    ax = new_axes(ax, figsize=(2.4 * len(sizes), 0.9 * max(sizes) + 1.6))
     top = (max(sizes) - 1) / 2
 
     def pos(l, i):  # layer l, neuron i: layers left to right, neurons centred vertically
@@ -102,7 +102,7 @@ def plot_computational_graph(nodes: Mapping[str, Mapping], edges: Sequence[tuple
             raise ValueError(f"edges must be (source, target, gradient) between known nodes, got {edge!r}")
     pts = np.array([node["pos"] for node in nodes.values()], dtype=float)
     span = pts.max(axis=0) - pts.min(axis=0)
-    ax = _new_axes(ax, figsize=(min(6.4, 1.5 * span[0] + 2.0), 1.3 * span[1] + 1.8))
+    ax = new_axes(ax, figsize=(min(6.4, 1.5 * span[0] + 2.0), 1.3 * span[1] + 1.8))
     radius = 0.32
     for src, dst, grad in edges:
         p0, p1 = np.asarray(nodes[src]["pos"], float), np.asarray(nodes[dst]["pos"], float)
@@ -164,7 +164,7 @@ def plot_backprop_layers(n_layers=3, ax=None, *, values=None, fmt="{:.3g}", titl
         need = L + 1 if key == "x" else L
         if len(seq) != need:
             raise ValueError(f"values[{key!r}] needs {need} entries, got {len(seq)}")
-    ax = _new_axes(ax, figsize=(5.6, 1.05 * L + 2.3))
+    ax = new_axes(ax, figsize=(5.6, 1.05 * L + 2.3))
     row = 1.15  # vertical distance between layers
     xs, xx, xg, xd = 0.0, 1.45, 2.85, 4.2  # columns: s^l, x^l, dL/dW^l, delta^l
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 
-from ._axes import _numpy
+from ._axes import as_numpy
 
 __all__ = ["plot_sequence_prediction"]
 
@@ -22,14 +22,14 @@ def plot_sequence_prediction(t, series, t_pred, predictions, ax=None, *, target=
     """
     if ax is None:
         _, ax = plt.subplots(figsize=(8, 3), layout="constrained")
-    t, series = _numpy(t).ravel(), _numpy(series).ravel()
+    t, series = as_numpy(t).ravel(), as_numpy(series).ravel()
     ax.plot(t, series, ".", color="0.6", markersize=3, label="observed (noisy)")
     if target is not None:
         ax.plot(t, target(t), color="0.2", lw=1, linestyle=":", label="noise-free signal")
     if not isinstance(predictions, dict):
         predictions = {"prediction": predictions}
     for label, values in predictions.items():
-        ax.plot(_numpy(t_pred).ravel(), _numpy(values).ravel(), lw=1.6, label=label)
+        ax.plot(as_numpy(t_pred).ravel(), as_numpy(values).ravel(), lw=1.6, label=label)
     ax.set_xlabel("time step $t$")
     ax.set_ylabel("value")
     ax.legend(fontsize="small", ncols=2)

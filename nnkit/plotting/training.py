@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 from matplotlib.ticker import MaxNLocator
 
-from ._axes import CLASS_COLORS, _PRETTY, _new_axes
+from ._axes import CLASS_COLORS, PRETTY, new_axes
 
 __all__ = ["plot_history", "plot_curves", "plot_loss_contours", "plot_gradient_norms"]
 
@@ -40,7 +40,7 @@ def plot_history(history: Mapping[str, Sequence[float]], ax=None, *, xlabel="epo
     if not history:
         raise ValueError("history is empty: nothing to plot")
     groups = _history_groups(history)
-    axes = np.atleast_1d(_new_axes(ax, 1, len(groups), figsize=(4.2 * len(groups), 3.2)))
+    axes = np.atleast_1d(new_axes(ax, 1, len(groups), figsize=(4.2 * len(groups), 3.2)))
     if axes.size != len(groups):
         raise ValueError(f"history has {len(groups)} metrics {list(groups)}; got {axes.size} Axes")
     for a, (base, keys) in zip(axes, groups.items()):
@@ -73,7 +73,7 @@ def plot_curves(curves: Mapping[str, Sequence[float]], ax=None, *, x=None, xlabe
     are functions of it, e.g. losses as functions of the margin. ``reference`` optionally draws a
     dotted horizontal line, given as ``(label, value)``, e.g. the minimum loss.
     """
-    ax = _new_axes(ax, figsize=(4.6, 3.4))
+    ax = new_axes(ax, figsize=(4.6, 3.4))
     for k, (name, values) in enumerate(curves.items()):
         values = np.asarray(values, dtype=float)
         steps = np.arange(start, start + len(values)) if x is None else np.asarray(x, dtype=float)
@@ -105,7 +105,7 @@ def plot_loss_contours(loss_fn: Callable, ax=None, *, w0_range=(-4.0, 4.0), w1_r
     each path is drawn as a line from a circle (start) to a cross (end). ``minimum`` marks a point
     with a star. Levels are spaced geometrically above the lowest loss, so the valley shows.
     """
-    ax = _new_axes(ax)
+    ax = new_axes(ax)
     g0, g1 = np.meshgrid(np.linspace(*w0_range, resolution), np.linspace(*w1_range, resolution))
     L = np.asarray(loss_fn(np.column_stack([g0.ravel(), g1.ravel()])), dtype=float).reshape(g0.shape)
     lo, hi = L.min(), L.max()
@@ -140,12 +140,12 @@ def plot_gradient_norms(norms: Mapping[str, Sequence[float]], ax=None, *, xlabel
     ``norms`` maps a label (e.g. an activation name) to values per layer (layer 1 first). ``bound``
     optionally maps a label to a reference curve drawn dotted (e.g. 0.25**l for the sigmoid).
     """
-    ax = _new_axes(ax)
+    ax = new_axes(ax)
     for k, (name, values) in enumerate(norms.items()):
         values = np.asarray(values, dtype=float)
         layers = np.arange(1, len(values) + 1)
         ax.semilogy(layers, values, marker="o", markersize=3, color=CLASS_COLORS[k % len(CLASS_COLORS)],
-                    label=_PRETTY.get(name, name))
+                    label=PRETTY.get(name, name))
     for name, values in (bound or {}).items():
         values = np.asarray(values, dtype=float)
         ax.semilogy(np.arange(1, len(values) + 1), values, ":", color="0.3", label=name)

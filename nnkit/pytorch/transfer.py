@@ -112,7 +112,7 @@ def _train(model, X, y, steps, batch_size, lr, seed, device):
 
 
 @contextlib.contextmanager
-def _one_thread():
+def one_thread():
     """Run torch and the BLAS/OpenMP libraries on a single thread; restore the settings afterwards."""
     from threadpoolctl import threadpool_limits
 
@@ -152,7 +152,7 @@ def transfer_experiment(pretrained: nn.Module, X_train, y_train, X_test, y_test,
     unknown = set(methods) - set(METHODS)
     if unknown:
         raise ValueError(f"unknown method(s) {sorted(unknown)}; expected some of {METHODS}")
-    with _one_thread():
+    with one_thread():
         return _run(pretrained, X_train, y_train, X_test, y_test, list(labels_per_class), list(methods),
                     seed, steps, batch_size, lr, device)
 
