@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import tempfile
 import warnings
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import nbformat
@@ -105,32 +105,62 @@ def record_result(config, db_url: str, course_id: str, assignment: str, student:
     if own:
         gb = Gradebook(db_url, course_id)
     try:
-        gb.update_or_create_student(student)
-        if timestamp:
-            sub = gb.update_or_create_submission(assignment, student, timestamp=timestamp)
-        else:
-            sub = gb.update_or_create_submission(assignment, student)
-        late = sub.total_seconds_late > 0
-        for nb in gb.find_assignment(assignment).notebooks:
-            if nb.name not in notebooks:
-                snb = gb.find_submission_notebook(nb.name, assignment, student)
-                for grade in snb.grades:
-                    grade.auto_score = 0
-                    grade.needs_manual_grade = False
-        gb.db.commit()
-        for name, source in sorted(notebooks.items()):
-            nb = nbformat.reads(source, as_version=nbformat.NO_CONVERT)
-            resources = {"nbgrader": {"notebook": name, "assignment": assignment,
-                                      "student": student, "db_url": db_url}}
-            _save_auto_grades(gb, nb, resources, config)
-            if late:      # nbgrader's own step (it opens its own connection)
-                AssignLatePenalties(config=config).preprocess(nb, resources)
-            else:         # what AssignLatePenalties does for a submission on time
-                gb.find_submission_notebook(name, assignment, student).late_submission_penalty = None
-                gb.db.commit()
+        with _one_transaction(gb) as session:
+            gb.update_or_create_student(student)
+            if timestamp:
+                sub = gb.update_or_create_submission(assignment, student, timestamp=timestamp)
+            else:
+                sub = gb.update_or_create_submission(assignment, student)
+            late = sub.total_seconds_late > 0
+            for nb in gb.find_assignment(assignment).notebooks:
+                if nb.name not in notebooks:
+                    snb = gb.find_submission_notebook(nb.name, assignment, student)
+                    for grade in snb.grades:
+                        grade.auto_score = 0
+                        grade.needs_manual_grade = False
+            for name, source in sorted(notebooks.items()):
+                nb = nbformat.reads(source, as_version=nbformat.NO_CONVERT)
+                resources = {"nbgrader": {"notebook": name, "assignment": assignment,
+                                          "student": student, "db_url": db_url}}
+                _save_auto_grades(gb, nb, resources, config)
+                if late:      # nbgrader's own step: it opens its own connection, so commit first
+                    session.commit()
+                    AssignLatePenalties(config=config).preprocess(nb, resources)
+                else:         # what AssignLatePenalties does for a submission on time
+                    gb.find_submission_notebook(name, assignment,
+                                                student).late_submission_penalty = None
     finally:
         if own:
             gb.close()
+
+
+class _CommitMeansFlush:
+    """A gradebook session whose ``commit()`` only flushes (everything else passes through)."""
+
+    def __init__(self, session):
+        self._session = session
+
+    def commit(self) -> None:
+        self._session.flush()
+
+    def __getattr__(self, name):
+        return getattr(self._session, name)
+
+
+@contextmanager
+def _one_transaction(gb):
+    """nbgrader's steps commit after every cell (a disk sync each, ~14 per submission); inside this
+    block they only flush, and the submission is committed once at the end: all of it or none."""
+    session = gb.db
+    gb.db = _CommitMeansFlush(session)
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        gb.db = session
 
 
 def submission_scores(db_url: str, course_id: str, assignment: str, student: str,
