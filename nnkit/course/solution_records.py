@@ -16,7 +16,7 @@ import nnkit.grading
 from ..files import new_folder, read_tree, tree_digest, write_tree
 from . import execute, kernel, verdicts, zygote
 from .coursedir import Course, last_error
-from .task import AssignmentInputs, GradingResult, GradingTask
+from .task import SOLUTION_STUDENT, AssignmentInputs, GradingResult, GradingTask
 from .worker import grade_submission
 
 
@@ -39,7 +39,7 @@ def load(course: Course, assignment: str, inputs: AssignmentInputs) -> GradingRe
     path = _path(course, assignment, inputs)
     if not (path / "complete").is_file():
         return None
-    return GradingResult("solution", assignment, success=True,
+    return GradingResult(SOLUTION_STUDENT, assignment, success=True,
                          records=read_tree(path / "records"))
 
 
