@@ -7,7 +7,6 @@ nnkit, and PYTHONPATH=OUT.
 """
 from __future__ import annotations
 
-import ast
 import json
 import os
 import re

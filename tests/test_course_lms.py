@@ -7,7 +7,6 @@ and a written answer of 2 points), released once per module and copied per test.
 from __future__ import annotations
 
 import csv
-import io
 import json
 import re
 import shutil

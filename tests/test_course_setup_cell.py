@@ -7,7 +7,6 @@ import copy
 import shutil
 import subprocess
 import sys
-import sysconfig
 import venv
 from pathlib import Path
 

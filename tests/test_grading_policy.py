@@ -3,11 +3,8 @@ instructor-only references out of the students' reach inside the grading sandbox
 from __future__ import annotations
 
 import copy
-import json
-import os
 import runpy
 import shutil
-import sys
 from pathlib import Path
 
 import nbformat

@@ -13,7 +13,6 @@ Run it in the course folder (the one with ``nbgrader_config.py``); one term::
 """
 from __future__ import annotations
 
-import argparse
 import logging
 import sys
 from pathlib import Path

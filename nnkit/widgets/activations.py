@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from nnkit.activations import ACTIVATIONS
-from nnkit.plotting import CLASS_COLORS, plot_activations, plot_gradient_norms
+from nnkit.plotting import plot_activations, plot_gradient_norms
 
 from ._base import Widget
 

@@ -9,8 +9,6 @@ so a right submission autogrades to 6 / 7 (the written answer waits for a human)
 """
 from __future__ import annotations
 
-import io
-import json
 import zipfile
 from pathlib import Path
 
